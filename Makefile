@@ -1,0 +1,57 @@
+# esus.rnds — build, demo and test entry points.
+# `make demo` and `make test` install what they need themselves (see README).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := build/collections/ansible_collections/esus/rnds
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv collection-link unit sanity lint molecule test demo build clean
+
+help:
+	@echo "make demo  - PECs simulados em 127.0.0.1: site.yml e audit.yml, relatório em reports/"
+	@echo "make test  - testes unitários, ansible-test sanity, ansible-lint e Molecule"
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+collection-link:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn ../../../.. $(COLLECTION_LINK)
+
+unit: venv collection-link
+	bash tests/infra/run-pytest.sh tests/unit
+
+sanity: venv
+	bash tests/infra/sanity.sh
+
+lint: venv collection-link
+	$(BIN)/ansible-lint --profile production
+
+molecule: venv collection-link
+	bash tests/infra/docker-up.sh
+	bash tests/infra/build-image.sh
+	bash tests/infra/molecule-all.sh
+
+test: unit sanity lint molecule
+
+demo: venv collection-link
+	bash tests/infra/demo.sh
+
+build: venv
+	@mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf build reports .pytest_cache
