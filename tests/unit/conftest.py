@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pytest fixtures for the unit tests.
+
+Import path: makes ``ansible_collections.esus.rnds`` importable from this source tree (through the
+same ``build/collections`` link as ``make collection-link``; nothing to do under ansible-test) and
+puts ``tests/ca`` on ``sys.path`` so tests can ``import testca``.
+
+Fixtures (all certificates are generated at run time, nothing is committed):
+
+``test_ca``       session-scoped ``testca.TestCA()`` (ICP-shaped root, intermediate, non-ICP CA).
+``ecnpj_leaf``    session-scoped e-CNPJ A1 leaf (CNPJ 12345678000195, 365 days) from ``test_ca``.
+``make_pkcs12``   factory writing a PKCS#12 into ``tmp_path``::
+
+                      path = make_pkcs12(leaf=None, password="senha", flavour="aes",
+                                         name="certificado.pfx", **testca_kwargs)
+
+                  ``leaf`` defaults to ``ecnpj_leaf``; ``flavour`` is ``aes``, ``3des``,
+                  ``legacy-rc2`` or ``none``; other keyword arguments go to
+                  ``testca.write_pkcs12`` (``include_key``, ``include_chain``, ``key_override``).
+                  Returns a ``pathlib.Path`` (mode 0600).
+``make_cer``      factory writing a certificate alone: ``make_cer(leaf=None, encoding="der"|"pem",
+                  name="certificado.cer")`` -> ``pathlib.Path``.
+``ansible_env``   environment for running ``ansible``/``ansible-playbook`` from this tree in a
+                  subprocess (ANSIBLE_CONFIG, collections path, the venv's python, temp dirs
+                  under ``tmp_path``).
+``run_ansible``   ``run_ansible("ansible", "localhost", "-m", ..., input=None, env_extra=None)``
+                  -> ``subprocess.CompletedProcess`` (text, stdout/stderr captured, no check).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+CA_DIR = REPO_ROOT / "tests" / "ca"
+
+if str(CA_DIR) not in sys.path:
+    sys.path.insert(0, str(CA_DIR))
+
+
+def _collections_root():
+    """Directory that contains ``ansible_collections/esus/rnds`` pointing at this tree."""
+    if REPO_ROOT.parent.name == "esus" and REPO_ROOT.parent.parent.name == "ansible_collections":
+        return REPO_ROOT.parents[2]
+    root = REPO_ROOT / "build" / "collections"
+    link = root / "ansible_collections" / "esus" / "rnds"
+    if not os.path.lexists(str(link)):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink("../../../..", str(link))
+        except FileExistsError:  # another test run created it meanwhile
+            pass
+    return root
+
+
+COLLECTIONS_ROOT = _collections_root()
+if str(COLLECTIONS_ROOT) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS_ROOT))
+
+import testca  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def test_ca():
+    return testca.TestCA()
+
+
+@pytest.fixture(scope="session")
+def ecnpj_leaf(test_ca):  # pylint: disable=redefined-outer-name
+    return test_ca.issue_ecnpj()
+
+
+@pytest.fixture
+def make_pkcs12(tmp_path, ecnpj_leaf):  # pylint: disable=redefined-outer-name
+    def factory(leaf=None, password="senha", flavour="aes", name="certificado.pfx", **kwargs):
+        path = tmp_path / name
+        testca.write_pkcs12(str(path), leaf or ecnpj_leaf, password, flavour=flavour, **kwargs)
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def make_cer(tmp_path, ecnpj_leaf):  # pylint: disable=redefined-outer-name
+    def factory(leaf=None, encoding="der", name="certificado.cer"):
+        path = tmp_path / name
+        testca.write_cer(str(path), leaf or ecnpj_leaf, encoding=encoding)
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def ansible_env(tmp_path):
+    bindir = os.path.dirname(sys.executable)
+    local_tmp = tmp_path / "ansible-tmp"
+    local_tmp.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT),
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_LOCAL_TEMP=str(local_tmp),
+        ANSIBLE_REMOTE_TEMP=str(local_tmp),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        PATH=bindir + os.pathsep + env.get("PATH", ""),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+@pytest.fixture
+def run_ansible(ansible_env):  # pylint: disable=redefined-outer-name
+    bindir = os.path.dirname(sys.executable)
+
+    def runner(program, *args, input=None, env_extra=None, timeout=300):  # pylint: disable=redefined-builtin
+        env = dict(ansible_env)
+        env.update(env_extra or {})
+        return subprocess.run(
+            [os.path.join(bindir, program)] + [str(a) for a in args],
+            input=input, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )
+
+    return runner
