@@ -1,0 +1,330 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for esus.rnds.pec_certificate (documentation: the module of the same name).
+
+Controller side: find and read ``src`` (ansible-vault decrypted in memory), open it with the
+password and apply the policy (key present and matching, validity, CNPJ, ICP-Brasil) *before* any
+remote call; then run the host module once, with the bytes in its (no_log) arguments.
+
+Validation results are cached for the whole ansible-playbook run. Ansible forks one worker process
+per host and task, so a plain module-level dict only helps inside one worker (a loop); the
+results are therefore also kept as small JSON files in the run's private local temp folder (the
+folder Ansible itself uses for its AnsiballZ cache, mode 0700, removed at the end of the run).
+Those entries hold only non-secret certificate facts, and their names are an HMAC-SHA256 under a
+random key generated when this plugin is imported by the ansible-playbook parent process: the
+key is inherited by the forked workers, lives only in memory and is never written anywhere, so
+nothing derived from the password can be read back from disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import math
+import os
+import tempfile
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail, AnsibleError, AnsibleFileNotFound
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cnpj, normalize_cnpj
+from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
+    CONTROLLER_ONLY_OPTIONS,
+    TRANSFER_OPTIONS,
+    certificate_argument_spec,
+    check_certificate_name,
+    check_dirname,
+    parse_mode,
+)
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+    Pkcs12Error,
+    inspect_pkcs12,
+)
+
+display = Display()
+
+MODULE_NAME = "esus.rnds.pec_certificate"
+CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
+CACHE_VERSION = 1
+# Facts returned to the playbook (never a secret).
+PUBLIC_FACTS = ("subject", "issuer", "serial_number", "not_before", "not_after", "days_remaining", "expired",
+                "not_yet_valid", "fingerprint_sha256", "cnpj", "cpf", "icp_brasil", "certificate_type",
+                "has_private_key", "key_matches", "key_type", "key_size", "chain_length", "client_auth")
+
+# Random key created when the plugin is first imported (in the ansible-playbook parent process,
+# which imports action plugins to plan the run); forked workers inherit it. Never written anywhere.
+_RUN_KEY = os.urandom(32)
+# Per-process cache: digest -> (facts or error, content bytes)
+_MEMORY_CACHE = {}
+# How many times this process opened a PKCS#12 file (for the tests of the cache).
+STATS = {"parsed": 0, "memory_hits": 0, "disk_hits": 0}
+
+
+class CertificateRefused(Exception):
+    """A certificate refused by the policy; ``message`` is pt-BR and safe to show."""
+
+    def __init__(self, message, facts=None):
+        super(CertificateRefused, self).__init__(message)
+        self.message = message
+        self.facts = facts
+
+
+def _date(iso):
+    return (iso or "")[:10]
+
+
+def _parse_iso(iso):
+    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def refresh_validity(facts, now=None):
+    """Recompute the time-dependent facts of a cached entry (days_remaining, expired, not_yet_valid)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    facts = dict(facts)
+    try:
+        not_after = _parse_iso(facts["not_after"])
+        not_before = _parse_iso(facts["not_before"])
+    except (KeyError, TypeError, ValueError):
+        return facts
+    facts["days_remaining"] = int(math.floor((not_after - now).total_seconds() / 86400.0))
+    facts["expired"] = now > not_after
+    facts["not_yet_valid"] = now < not_before
+    return facts
+
+
+def _pretty_cnpj(value):
+    try:
+        return format_cnpj(value)
+    except ValueError:
+        return value
+
+
+def evaluate(facts, name, min_days_remaining=30, expected_cnpj=None, require_icp_brasil=False):
+    """Apply the deployment policy to the facts of an opened file.
+
+    Returns ``(errors, warnings)``: lists of pt-BR messages that say what to fix.
+    """
+    errors, warnings = [], []
+    if not facts.get("has_private_key"):
+        errors.append("o arquivo %s não contém a chave privada: o PEC precisa do .pfx/.p12 com a chave; exporte de novo o "
+                      "certificado incluindo a chave privada e atualize rnds_certificate_src" % name)
+    elif not facts.get("key_matches"):
+        errors.append("a chave privada do arquivo %s não corresponde ao certificado: o arquivo está montado errado; exporte "
+                      "de novo o .pfx a partir do certificado instalado e atualize rnds_certificate_src" % name)
+    if facts.get("expired"):
+        errors.append("o certificado %s expirou em %s: obtenha um novo .pfx e atualize rnds_certificate_src"
+                      % (name, _date(facts.get("not_after"))))
+    elif facts.get("not_yet_valid"):
+        errors.append("o certificado %s só é válido a partir de %s: confira o relógio do controlador ou use o "
+                      "certificado anterior até essa data" % (name, _date(facts.get("not_before"))))
+    if expected_cnpj:
+        wanted = normalize_cnpj(expected_cnpj)
+        found = normalize_cnpj(facts.get("cnpj") or "")
+        if not found:
+            errors.append("o certificado %s não traz CNPJ (e-CPF ou certificado sem o campo 2.16.76.1.3.3), mas "
+                          "rnds_expected_cnpj é %s: use o e-CNPJ do Fundo Municipal de Saúde"
+                          % (name, _pretty_cnpj(wanted)))
+        elif found != wanted:
+            errors.append("o certificado %s é do CNPJ %s, mas rnds_expected_cnpj é %s: confira se o arquivo é o do "
+                          "município certo ou corrija rnds_expected_cnpj" % (name, _pretty_cnpj(found), _pretty_cnpj(wanted)))
+    if require_icp_brasil and not facts.get("icp_brasil"):
+        errors.append("o certificado %s não é ICP-Brasil (emissor: %s) e rnds_require_icp_brasil está ativo: use um "
+                      "certificado A1 ICP-Brasil ou desative rnds_require_icp_brasil" % (name, facts.get("issuer")))
+    days = facts.get("days_remaining")
+    if not errors and isinstance(days, int) and days < min_days_remaining:
+        warnings.append("o certificado %s expira em %d dia(s), em %s (mínimo desejado: %d): providencie a renovação e "
+                        "atualize rnds_certificate_src" % (name, days, _date(facts.get("not_after")), min_days_remaining))
+    return errors, warnings
+
+
+def _cache_key(real_path, st, password):
+    material = b"\0".join([
+        to_bytes(real_path, errors="surrogate_or_strict"),
+        str(st.st_mtime_ns).encode(),
+        str(st.st_size).encode(),
+        hashlib.sha256(to_bytes(password or "", errors="surrogate_or_strict")).digest(),
+        str(CACHE_VERSION).encode(),
+    ])
+    return hmac.new(_RUN_KEY, material, hashlib.sha256).hexdigest()
+
+
+def _cache_dir():
+    base = getattr(C, "DEFAULT_LOCAL_TMP", None)
+    if not base or not os.path.isdir(base):
+        return None
+    return os.path.join(base, CACHE_DIRNAME)
+
+
+def _disk_get(digest):
+    directory = _cache_dir()
+    if not directory:
+        return None
+    try:
+        with open(os.path.join(directory, digest + ".json"), "r", encoding="utf-8") as handle:
+            entry = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("v") == CACHE_VERSION else None
+
+
+def _disk_put(digest, entry):
+    directory = _cache_dir()
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".entry-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(dict(entry, v=CACHE_VERSION), handle)
+        os.replace(tmp, os.path.join(directory, digest + ".json"))
+    except OSError:
+        pass  # the cache is an optimisation only
+
+
+def _public(facts):
+    return dict((key, facts.get(key)) for key in PUBLIC_FACTS)
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _read_source(self, src):
+        """Find ``src`` like the copy action does and return (real path, stat, plain bytes)."""
+        try:
+            real_path = self._find_needle("files", src)
+        except AnsibleError:
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
+                                     "rnds_certificate_src (caminho relativo ao playbook ou à pasta files/ do papel)" % src)
+        real_path = os.path.realpath(real_path)
+        if not os.path.isfile(real_path):
+            raise CertificateRefused("%s não é um arquivo: confira rnds_certificate_src" % src)
+        return real_path, os.stat(real_path)
+
+    def _load_bytes(self, real_path, src):
+        """File bytes, ansible-vault decrypted in memory (the loader never writes a plain copy)."""
+        try:
+            data, dummy = self._loader._get_file_contents(real_path)
+        except AnsibleFileNotFound:
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
+                                     "rnds_certificate_src" % src)
+        except AnsibleError as exc:
+            text = to_text(exc)
+            if "vault" in text.lower():
+                raise CertificateRefused("o arquivo %s está cifrado com ansible-vault e não pôde ser decifrado: informe a "
+                                         "senha do vault (--ask-vault-pass ou --vault-password-file) ou confira o vault-id"
+                                         % src)
+            raise CertificateRefused("não foi possível ler o arquivo %s no controlador: confira permissões e o caminho "
+                                     "em rnds_certificate_src" % src)
+        return bytes(data)
+
+    def _validated(self, src, password):
+        """Return (facts, content bytes) for ``src``; raises CertificateRefused for unusable files."""
+        real_path, st = self._read_source(src)
+        digest = _cache_key(real_path, st, password)
+        cached = _MEMORY_CACHE.get(digest)
+        if cached is not None:
+            STATS["memory_hits"] += 1
+            entry, content = cached
+            if "error" in entry:
+                raise CertificateRefused(entry["error"])
+            return refresh_validity(entry["facts"]), content
+        content = self._load_bytes(real_path, src)
+        sha256 = hashlib.sha256(content).hexdigest()
+        entry = _disk_get(digest)
+        if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
+            STATS["disk_hits"] += 1
+        else:
+            entry = self._inspect(content, password, sha256, os.path.basename(src))
+            _disk_put(digest, entry)
+        _MEMORY_CACHE[digest] = (entry, content)
+        if "error" in entry:
+            raise CertificateRefused(entry["error"])
+        return refresh_validity(entry["facts"]), content
+
+    @staticmethod
+    def _inspect(content, password, sha256, label):
+        if not HAS_CRYPTOGRAPHY:
+            raise AnsibleActionFail("a biblioteca Python 'cryptography' é necessária no controlador para validar o "
+                                    "certificado: instale-a (pip install cryptography). Erro: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
+        STATS["parsed"] += 1
+        try:
+            facts = inspect_pkcs12(content, password or None)
+        except Pkcs12Error as exc:
+            return {"error": "%s: %s" % (label, exc.message), "code": exc.code}
+        facts = _public(facts)
+        facts["sha256"] = sha256
+        return {"facts": facts, "sha256": sha256}
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        try:
+            dummy, args = self.validate_argument_spec(argument_spec=certificate_argument_spec())
+        except AnsibleActionFail as exc:
+            # re-raised without the task arguments attached (they hold the password)
+            return dict(result, failed=True, msg=to_text(exc.message))
+        for option in TRANSFER_OPTIONS:
+            if args.get(option) is not None:
+                return dict(result, failed=True, msg="a opção %s é preenchida pela própria ação; use src" % option)
+
+        src = args["src"]
+        if not src:
+            return dict(result, failed=True, msg="informe src: o caminho do arquivo .pfx/.p12 no controlador "
+                                                 "(rnds_certificate_src)")
+        name = args["name"] or os.path.basename(src)
+        problem = check_certificate_name(name) or check_dirname(args["chaves_dirname"])
+        if problem is None:
+            try:
+                parse_mode(args["mode"], "o modo do arquivo (rnds_chaves_mode)", allow_exec=False)
+                parse_mode(args["dir_mode"], "o modo da pasta chaves (rnds_chaves_dir_mode)")
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            return dict(result, failed=True, msg=problem)
+
+        try:
+            facts, content = self._validated(src, args["password"])
+        except CertificateRefused as exc:
+            return dict(result, failed=True, msg=exc.message)
+        facts = dict(facts, name=name)
+        result["certificate"] = facts
+        errors, warnings = evaluate(facts, name, args["min_days_remaining"], args["expected_cnpj"],
+                                    args["require_icp_brasil"])
+        if errors:
+            return dict(result, failed=True, msg="; ".join(errors), problems=errors)
+
+        if args["validate_only"]:
+            result.update(changed=False, validated=True)
+            if warnings:
+                result["warnings"] = warnings
+            return result
+
+        if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell":
+            return dict(result, failed=True, msg="esus.rnds.pec_certificate grava só em servidores Linux; em Windows use o "
+                                                 "papel esus.rnds.certificate (win_copy/win_acl) ou validate_only=true")
+
+        module_args = dict((key, value) for key, value in args.items() if key not in CONTROLLER_ONLY_OPTIONS)
+        module_args.update(name=name, content=to_text(base64.b64encode(content)), checksum=facts["sha256"])
+        try:
+            module_result = self._execute_module(module_name=MODULE_NAME, module_args=module_args, task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        module_warnings = module_result.pop("warnings", None) or []
+        result.update(module_result)
+        result["certificate"] = facts
+        all_warnings = list(warnings) + list(module_warnings)
+        if all_warnings:
+            result["warnings"] = all_warnings
+        return result
