@@ -1,0 +1,571 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for plugins/module_utils/_report.py: every problem rule and the three renderings."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import importlib.util
+import io
+import json
+import os
+import re
+
+import pytest
+
+_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "report", "sample_fleet.py")
+_spec = importlib.util.spec_from_file_location("esus_rnds_sample_fleet", _SAMPLE)
+sf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sf)
+R = sf.load_report_module()
+NOW = sf.NOW
+
+
+def evaluate(pec_info="default", rnds_info="default", auth=None, expected=None, host="pec-teste", now=NOW):
+    if pec_info == "default":
+        pec_info = sf.pec_info()
+    if rnds_info == "default":
+        rnds_info = sf.rnds_info()
+    return R.evaluate_host(host, pec_info, rnds_info, auth, expected if expected is not None else sf.expected(), now=now)
+
+
+def codes(entry):
+    return [(p["code"], p["severity"]) for p in entry["problem_details"]]
+
+
+def only(entry, code):
+    found = [p for p in entry["problem_details"] if p["code"] == code]
+    assert len(found) == 1, codes(entry)
+    return found[0]
+
+
+# --------------------------------------------------------------------------- healthy host
+
+
+def test_healthy_host_is_ok():
+    entry = evaluate(auth=sf.auth())
+    assert entry["status"] == "ok"
+    assert entry["problems"] == []
+    assert entry["rnds_enabled"] is True
+    assert entry["certificate"] == "fms.pfx"
+    assert entry["days_remaining"] == 200
+    assert entry["not_after"] == sf.iso(200)
+    assert entry["reachable"] is True
+    assert entry["pec_version"] == "5.3.19"
+    assert entry["auth"]["authenticated"] is True
+    [municipio] = entry["municipios"]
+    assert municipio["ibge"] == "3550308"
+    assert municipio["nome"] == "São Paulo"
+    assert municipio["status"] == "ok"
+    assert municipio["rnds_enabled"] is True
+    assert municipio["cadsus_enabled"] is False
+    assert municipio["requester_id"] == "REQ-1"
+    assert "contra_chave" not in municipio
+
+
+def test_required_host_fields_present():
+    entry = evaluate()
+    for key in ("host", "status", "rnds_enabled", "certificate", "days_remaining", "not_after", "problems",
+                "municipios", "pec_version", "reachable", "auth"):
+        assert key in entry
+    for key in ("ibge", "nome", "status", "rnds_enabled", "cadsus_enabled", "certificate", "days_remaining",
+                "not_after", "requester_id", "problems"):
+        assert key in entry["municipios"][0]
+
+
+# --------------------------------------------------------------------------- host-level rules
+
+
+def test_no_data_at_all_is_error():
+    entry = R.evaluate_host("pec-x", None, None, None, sf.expected(), now=NOW)
+    assert entry["status"] == "error"
+    assert codes(entry) == [("no_data", "error")]
+    assert "ansible.builtin.ping pec-x" in entry["problems"][0]
+    assert entry["reachable"] is False and entry["rnds_enabled"] is False
+
+
+def test_skipped_probes_count_as_no_data():
+    skipped = {"skipped": True, "changed": False, "false_condition": "x"}
+    entry = R.evaluate_host("pec-x", skipped, skipped, skipped, None, now=NOW)
+    assert codes(entry) == [("no_data", "error")]
+
+
+def test_pec_unreachable_is_error_and_mentions_service_state():
+    entry = evaluate(pec_info=sf.pec_info(service_state="stopped"),
+                     rnds_info=sf.rnds_info(reachable=False, error="conexão recusada"),
+                     expected=sf.expected(municipios=[{"ibge": "3550308", "nome": "São Paulo"}]))
+    problem = only(entry, "pec_unreachable")
+    assert problem["severity"] == "error"
+    assert "http://127.0.0.1:8080" in problem["message"]
+    assert "conexão recusada" in problem["message"]
+    assert "systemctl start e-SUS-PEC" in problem["message"]
+    assert entry["status"] == "error" and entry["reachable"] is False
+    # The expected municipality is still listed, not verified, and inherits the host error.
+    [municipio] = entry["municipios"]
+    assert municipio["status"] == "error" and municipio["rnds_enabled"] is False and municipio["problems"] == []
+
+
+def test_pec_not_installed():
+    entry = evaluate(pec_info=sf.pec_info(exists=False, install_dir="/srv/pec"), rnds_info=None)
+    problem = only(entry, "pec_not_installed")
+    assert problem["severity"] == "error" and "/srv/pec" in problem["message"]
+    assert "rnds_info_missing" not in [c for c, _ in codes(entry)]
+
+
+def test_rnds_info_missing_when_pec_installed():
+    entry = evaluate(rnds_info=None)
+    assert only(entry, "rnds_info_missing")["severity"] == "error"
+
+
+def test_chaves_missing_is_error():
+    entry = evaluate(pec_info=sf.pec_info(chaves_exists=False))
+    problem = only(entry, "chaves_missing")
+    assert problem["severity"] == "error"
+    assert "/opt/e-SUS/webserver/chaves" in problem["message"] and "esus.rnds.certificate" in problem["message"]
+    assert entry["status"] == "error"
+
+
+def test_chaves_not_a_directory():
+    info = sf.pec_info()
+    info["chaves"]["is_dir"] = False
+    assert only(evaluate(pec_info=info), "chaves_not_dir")["severity"] == "error"
+
+
+def test_chaves_world_accessible_is_error():
+    entry = evaluate(pec_info=sf.pec_info(world_accessible=True, mode="0777"))
+    problem = only(entry, "chaves_world_accessible")
+    assert problem["severity"] == "error" and "0777" in problem["message"] and "chmod 0750" in problem["message"]
+
+
+def test_file_world_readable_is_error():
+    info = sf.pec_info()
+    info["chaves"]["files"][0].update(world_readable=True, mode="0644")
+    problem = only(evaluate(pec_info=info), "file_world_readable")
+    assert problem["severity"] == "error"
+    assert "fms.pfx" in problem["message"] and "chmod 0640" in problem["message"]
+
+
+def test_chaves_symlink_is_error():
+    problem = only(evaluate(pec_info=sf.pec_info(is_symlink=True)), "chaves_symlink")
+    assert problem["severity"] == "error" and "link simbólico" in problem["message"]
+
+
+def test_chaves_case_variant_is_warning():
+    entry = evaluate(pec_info=sf.pec_info(variants=("Chaves",)))
+    problem = only(entry, "chaves_case_variant")
+    assert problem["severity"] == "warning" and "Chaves" in problem["message"]
+    assert entry["status"] == "warning"
+
+
+def test_cer_file_is_warning():
+    entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "fms.cer")))
+    problem = only(entry, "cer_file")
+    assert problem["severity"] == "warning"
+    assert "fms.cer" in problem["message"] and ".pfx/.p12" in problem["message"]
+    assert entry["status"] == "warning"
+
+
+def test_stray_pkcs12_is_warning_but_not_the_one_in_use():
+    entry = evaluate(
+        pec_info=sf.pec_info(files=("fms.pfx", "antigo.p12", "outro.pfx")),
+        rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="outro.pfx"))]))
+    strays = [p for p in entry["problem_details"] if p["code"] == "stray_certificate"]
+    assert len(strays) == 1 and strays[0]["severity"] == "warning"
+    assert "antigo.p12" in strays[0]["message"]
+    # outro.pfx is in use: reported as a mismatch, not as a stray file.
+    assert only(entry, "certificate_mismatch")["severity"] == "warning"
+
+
+def test_expected_certificate_file_missing_is_error():
+    entry = evaluate(pec_info=sf.pec_info(files=("outro.pfx",)),
+                     rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="outro.pfx"))]))
+    problem = only(entry, "certificate_file_missing")
+    assert problem["severity"] == "error" and "fms.pfx" in problem["message"]
+
+
+def test_expected_file_missing_uses_pec_listing_when_pec_info_absent():
+    entry = evaluate(pec_info=None, rnds_info=sf.rnds_info(available=("outro.pfx",)))
+    assert only(entry, "certificate_file_missing")["severity"] == "error"
+
+
+def test_probe_failures_are_errors_with_their_message():
+    failed = {"failed": True, "msg": "Permissão negada ao ler /opt/e-SUS"}
+    entry = evaluate(pec_info=failed)
+    problem = only(entry, "probe_failed")
+    assert problem["severity"] == "error" and "Permissão negada ao ler /opt/e-SUS" in problem["message"]
+    assert "pec_info" in problem["message"]
+
+    entry = evaluate(rnds_info={"failed": True, "msg": "Usuário ou senha inválidos"})
+    problem = only(entry, "probe_failed")
+    assert "pec_rnds_info" in problem["message"] and "Usuário ou senha inválidos" in problem["message"]
+    assert entry["status"] == "error"
+
+    entry = evaluate(auth={"failed": True, "msg": "openssl não encontrado"})
+    problem = only(entry, "probe_failed")
+    assert "rnds_auth" in problem["message"] and "openssl não encontrado" in problem["message"]
+    assert entry["auth"]["authenticated"] is False
+
+
+def test_unreachable_ansible_result_counts_as_probe_failure():
+    entry = evaluate(pec_info={"unreachable": True, "msg": "ssh: connect to host timed out"})
+    assert "ssh: connect to host timed out" in only(entry, "probe_failed")["message"]
+
+
+# --------------------------------------------------------------------------- municipality rules
+
+
+def test_rnds_not_enabled_is_error():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(enabled=False))]))
+    problem = only(entry, "rnds_not_enabled")
+    assert problem["severity"] == "error" and problem["scope"] == "3550308"
+    assert "esus.rnds.enable" in problem["message"]
+    assert entry["rnds_enabled"] is False
+    assert entry["municipios"][0]["rnds_enabled"] is False
+    assert entry["municipios"][0]["problems"] == [problem["message"]]
+    assert entry["certificate"] is None and entry["days_remaining"] is None
+
+
+def test_cadsus_not_enabled_when_expected_is_error():
+    entry = evaluate(expected=sf.expected(services=["rnds", "cadsus"]))
+    problem = only(entry, "cadsus_not_enabled")
+    assert problem["severity"] == "error"
+    # rnds_enabled is true only when every expected service is enabled.
+    assert entry["municipios"][0]["rnds_enabled"] is False and entry["rnds_enabled"] is False
+
+
+def test_cadsus_disabled_but_not_expected_is_fine():
+    entry = evaluate(expected=sf.expected(services=["rnds"]))
+    assert entry["status"] == "ok" and entry["municipios"][0]["cadsus_enabled"] is False
+
+
+def test_both_services_enabled():
+    rnds_info = sf.rnds_info([sf.municipio(cadsus=sf.service_state())])
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "cadsus"]))
+    assert entry["status"] == "ok" and entry["rnds_enabled"] is True
+    assert entry["municipios"][0]["cadsus_enabled"] is True
+
+
+def test_certificate_in_use_differs_from_inventory_is_warning():
+    entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "novo.pfx")),
+                     rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="novo.pfx"))]))
+    problem = only(entry, "certificate_mismatch")
+    assert problem["severity"] == "warning"
+    assert "novo.pfx" in problem["message"] and "fms.pfx" in problem["message"]
+    assert entry["certificate"] == "novo.pfx"
+
+
+def test_requester_id_differs_is_warning():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(requester_id="REQ-2"))]))
+    problem = only(entry, "requester_mismatch")
+    assert problem["severity"] == "warning" and "REQ-2" in problem["message"] and "REQ-1" in problem["message"]
+
+
+def test_days_remaining_below_minimum_is_warning():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=29))]))
+    problem = only(entry, "certificate_expiring")
+    assert problem["severity"] == "warning"
+    assert "29 dia(s)" in problem["message"]
+    # dd/mm/aaaa in Brasília time: NOW is 10/03/2026 15:30 UTC, +29 days.
+    assert "08/04/2026" in problem["message"]
+    assert entry["days_remaining"] == 29 and entry["status"] == "warning"
+
+
+def test_minimum_is_configurable_and_boundary_is_not_a_warning():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=30))]))
+    assert entry["status"] == "ok"
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=50))]),
+                     expected=sf.expected(min_days_remaining="60"))
+    assert "60" in only(entry, "certificate_expiring")["message"]
+
+
+def test_expired_certificate_is_error():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=-2))]))
+    problem = only(entry, "certificate_expired")
+    assert problem["severity"] == "error" and "há 2 dia(s)" in problem["message"]
+    assert "certificate_expiring" not in [c for c, _ in codes(entry)]
+    assert entry["days_remaining"] == -2 and entry["expired"] is True
+
+
+def test_expired_minutes_ago():
+    not_after = NOW - datetime.timedelta(minutes=5)
+    state = sf.service_state()
+    state["not_after"] = not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=state)]))
+    assert "há menos de 1 dia" in only(entry, "certificate_expired")["message"]
+    assert entry["days_remaining"] == -1
+
+
+def test_cnpj_differs_is_error_when_known_from_pec():
+    state = sf.service_state()
+    state["cnpj"] = "11222333000181"
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=state)]),
+                     expected=sf.expected(expected_cnpj="12.345.678/0001-95"))
+    problem = only(entry, "cnpj_mismatch")
+    assert problem["severity"] == "error"
+    assert "11.222.333/0001-81" in problem["message"] and "12.345.678/0001-95" in problem["message"]
+
+
+def test_cnpj_from_controller_certificate_info_and_equal_cnpj_is_fine():
+    info = {"fms.pfx": {"cnpj": "11222333000181", "not_after": sf.iso(200)}}
+    entry = evaluate(expected=sf.expected(expected_cnpj="11.222.333/0001-81", certificates=info))
+    assert entry["status"] == "ok"
+    entry = evaluate(expected=sf.expected(expected_cnpj="12345678000195", certificates=info))
+    assert only(entry, "cnpj_mismatch")["severity"] == "error"
+
+
+def test_cnpj_not_checked_without_information():
+    entry = evaluate(expected=sf.expected(expected_cnpj="12345678000195"))
+    assert entry["status"] == "ok"
+
+
+def test_validity_of_expected_file_used_when_not_enabled():
+    info = {"fms.pfx": {"cnpj": None, "not_after": sf.iso(10)}}
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(enabled=False))]),
+                     expected=sf.expected(certificates=info))
+    assert entry["municipios"][0]["days_remaining"] == 10
+    assert only(entry, "certificate_expiring")["severity"] == "warning"
+
+
+def test_rnds_auth_failure_is_error_with_diagnosis():
+    entry = evaluate(auth=sf.auth(ok=False))
+    problem = only(entry, "rnds_auth_failed")
+    assert problem["severity"] == "error"
+    assert "não está credenciado no e-Gestor" in problem["message"] and "etapa http" in problem["message"]
+    assert entry["auth"] == {"authenticated": False, "diagnosis": sf.auth(ok=False)["diagnosis"], "stage": "http",
+                             "status_code": 401, "environment": "homologacao", "elapsed_ms": 80, "expires_in": None}
+
+
+def test_auth_loop_per_municipality():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois")])
+    ok = dict(sf.auth(), item={"ibge": "1"})
+    bad = dict(sf.auth(ok=False), item={"ibge": "2"})
+    entry = evaluate(rnds_info=rnds_info, auth={"results": [ok, bad], "changed": False})
+    problem = only(entry, "rnds_auth_failed")
+    assert problem["scope"] == "2"
+    assert entry["auth"]["authenticated"] is False and len(entry["auth"]["results"]) == 2
+    status = dict((m["ibge"], m["status"]) for m in entry["municipios"])
+    assert status == {"1": "ok", "2": "error"}
+
+
+def test_municipio_error_reported_by_pec():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(error="Acesso negado para este município")]))
+    assert "Acesso negado" in only(entry, "municipio_error")["message"]
+
+
+def test_expected_municipio_not_on_pec():
+    entry = evaluate(expected=sf.expected(municipios=[{"ibge": "3550308"}, {"ibge": "3509502", "nome": "Campinas"}]))
+    problem = only(entry, "municipio_not_found")
+    assert problem["severity"] == "error" and "Campinas (IBGE 3509502)" in problem["message"]
+    assert entry["rnds_enabled"] is False
+
+
+def test_pec_without_municipality():
+    entry = evaluate(rnds_info=sf.rnds_info([]))
+    assert only(entry, "no_municipio")["severity"] == "error"
+
+
+def test_multimunicipal_min_days_and_per_municipality_expectations():
+    rnds_info = sf.rnds_info([
+        sf.municipio("1", "Um", rnds=sf.service_state(certificate="um.pfx", days=100, requester_id="R1")),
+        sf.municipio("2", "Dois", rnds=sf.service_state(certificate="dois.pfx", days=40, requester_id="R2")),
+        sf.municipio("3", "Três (não gerido)", rnds=sf.service_state(enabled=False)),
+    ])
+    expected = sf.expected(certificate_name="", requester_id="", municipios=[
+        {"ibge": "1", "certificate_name": "um.pfx", "requester_id": "R1", "admin_password": "segredo"},
+        {"ibge": "2", "certificate_name": "dois.pfx", "requester_id": "R2"},
+    ])
+    entry = evaluate(pec_info=sf.pec_info(files=("um.pfx", "dois.pfx")), rnds_info=rnds_info, expected=expected)
+    assert entry["status"] == "ok", entry["problems"]
+    assert [m["ibge"] for m in entry["municipios"]] == ["1", "2"]  # unlisted municipality ignored
+    assert entry["days_remaining"] == 40 and entry["not_after"] == sf.iso(40)
+    assert entry["certificate"] == "dois.pfx, um.pfx"
+    assert entry["rnds_enabled"] is True
+    assert "segredo" not in json.dumps(entry)
+
+
+def test_all_pec_municipalities_evaluated_without_inventory_list():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois", rnds=sf.service_state(enabled=False))])
+    entry = evaluate(rnds_info=rnds_info)
+    assert [m["status"] for m in entry["municipios"]] == ["ok", "error"]
+    assert entry["rnds_enabled"] is False
+
+
+def test_rnds_info_loop_results_are_merged():
+    first = sf.rnds_info([sf.municipio("1", "Um")])
+    second = sf.rnds_info([sf.municipio("2", "Dois")])
+    failed = {"failed": True, "msg": "senha inválida", "item": {"ibge": "3"}}
+    entry = evaluate(rnds_info={"results": [first, second, failed]})
+    assert sorted(m["ibge"] for m in entry["municipios"]) == ["1", "2"]
+    problem = only(entry, "probe_failed")
+    assert "município 3" in problem["message"] and "senha inválida" in problem["message"]
+
+
+def test_host_problems_make_municipality_status_worse():
+    entry = evaluate(pec_info=sf.pec_info(variants=("Chaves",)))
+    assert entry["municipios"][0]["status"] == "warning"
+    assert entry["municipios"][0]["problems"] == []
+
+
+def test_contra_chave_only_when_asked():
+    municipio = sf.municipio()
+    municipio["contra_chave"] = "CC-1234"
+    entry = evaluate(rnds_info=sf.rnds_info([municipio]))
+    assert "contra_chave" not in entry["municipios"][0] and "CC-1234" not in json.dumps(entry)
+    entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(report_contra_chave=True))
+    assert entry["municipios"][0]["contra_chave"] == "CC-1234"
+
+
+def test_problems_sorted_errors_first():
+    entry = evaluate(pec_info=sf.pec_info(variants=("Chaves",), world_accessible=True))
+    severities = [p["severity"] for p in entry["problem_details"]]
+    assert severities == sorted(severities, key=lambda s: -R.SEVERITY[s])
+    assert entry["problems"] == [p["message"] for p in entry["problem_details"]]
+
+
+# --------------------------------------------------------------------------- report and renderings
+
+
+def test_build_report_sorts_and_summarizes():
+    module, report = sf.build()
+    assert report["generated_at"] == "2026-03-10T15:30:00Z"
+    names = [h["host"] for h in report["hosts"]]
+    assert names == sorted(names, key=lambda n: (n.lower(), n))
+    summary = report["summary"]
+    assert summary["hosts_total"] == 8
+    assert summary["ok"] + summary["warning"] + summary["error"] == 8
+    assert summary["municipios_total"] == 9
+    assert summary["expired"] == 1                 # Hortolândia
+    assert summary["expiring_30"] == 2             # Sorocaba (12), Santos (20)
+    assert summary["unreachable"] == 2             # pec-jundiai, pec-sem-ansible
+    assert module.hosts_at_or_above(report, "error")
+    assert set(h["host"] for h in module.hosts_at_or_above(report, "warning")) >= set(
+        h["host"] for h in module.hosts_at_or_above(report, "error"))
+
+
+def test_generated_at_default_is_utc_z():
+    report = R.build_report([])
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
+    assert report["hosts"] == [] and report["summary"]["hosts_total"] == 0
+
+
+def test_render_json_roundtrip():
+    dummy, report = sf.build()
+    text = R.render_json(report)
+    assert json.loads(text) == report
+    assert "São Paulo" in text or "Sorocaba" in text  # UTF-8, not \\u escapes
+    assert "\\u00e3" not in text
+
+
+def _csv_rows(report):
+    data = R.render_csv(report).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+def test_render_csv_for_brazilian_spreadsheets():
+    dummy, report = sf.build()
+    rows = _csv_rows(report)
+    assert list(rows[0].keys()) == R.CSV_HEADER
+    # one line per municipality; hosts without municipality get one line
+    assert len(rows) == 10
+    vale = [r for r in rows if r["host"] == "pec-consorcio-vale"]
+    assert [r["município"] for r in vale] == ["Americana", "Hortolândia", "Nova Odessa"]
+    assert all(r["status do host"] == "erro" for r in vale)  # host columns repeated
+    horto = [r for r in vale if r["município"] == "Hortolândia"][0]
+    assert horto["vence em"] == "07/03/2026"
+    assert horto["dias restantes"] == "-3"
+    assert re.match(r"^\d\d/\d\d/\d{4}$", horto["vence em"])
+    assert horto["RNDS habilitado"] == "sim"
+    assert [r for r in vale if r["município"] == "Nova Odessa"][0]["RNDS habilitado"] == "não"
+    assert " | " in horto["problemas"]
+    assert "venceu em 07/03/2026" in horto["problemas"]
+    assert "velho.p12" in horto["problemas"]  # host-level problem repeated on the line
+    ghost = [r for r in rows if r["host"] == "pec-sem-ansible"][0]
+    assert ghost["município"] == "" and ghost["status"] == "erro" and ghost["PEC acessível"] == "não"
+
+
+def test_render_csv_formula_injection_guard():
+    entries = []
+    for name in ("=cmd|' /C calc'!A0", "+SOMA(1;2)", "-2+3", "@SUM(A1)", "pec-normal"):
+        entries.append(R.evaluate_host(name, None, None, None, None, now=NOW))
+    rows = _csv_rows(R.build_report(entries, now=NOW))
+    hosts = sorted(r["host"] for r in rows)
+    assert "'=cmd|' /C calc'!A0" in hosts
+    assert "'+SOMA(1;2)" in hosts and "'-2+3" in hosts and "'@SUM(A1)" in hosts
+    assert "pec-normal" in hosts
+    for row in rows:
+        for value in row.values():
+            assert not value[:1] in ("=", "+", "@") and not (value.startswith("-") and not value.lstrip("-").isdigit())
+
+
+def test_render_csv_contra_chave_column_only_when_present():
+    municipio = sf.municipio()
+    municipio["contra_chave"] = "CC-1"
+    entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(report_contra_chave=True))
+    rows = _csv_rows(R.build_report([entry], now=NOW))
+    assert rows[0]["contra chave"] == "CC-1"
+    dummy, report = sf.build()
+    assert "contra chave" not in _csv_rows(report)[0]
+
+
+def test_render_html_self_contained_and_escaped():
+    dummy, report = sf.build()
+    page = R.render_html(report)
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="pt-BR">' in page
+    # no external reference at all
+    assert not re.search(r"\b(src|href|action|xlink:href)\s*=", page, re.I)
+    assert not re.search(r"url\(|@import", page, re.I)
+    assert "https://" not in page
+    assert [u for u in re.findall(r"http://[^\s<\"']+", page) if not u.startswith("http://127.0.0.1")] == []
+    assert "default-src 'none'" in page
+    # hostile names escaped everywhere
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Santos &amp; &lt;Região&gt; &quot;Baixada&quot;" in page
+    assert page.count("<script>") == 1
+    # pt-BR content: summary, dates, chart, problems in words
+    assert ">10/03/2026 12:30</time> (horário de Brasília)" in page  # 15:30 UTC = 12:30 in Brasília
+    assert "vencendo em 30 dias" in page and "habilitados" in page
+    assert "<svg" in page and "Vencimento dos certificados nos próximos 90 dias" in page
+    assert "vencidos" in page
+    assert "O certificado b.pfx de Hortolândia (IBGE 3519071) venceu em 07/03/2026" in page
+    assert 'id="filtro-texto"' in page and 'id="filtro-status"' in page
+    assert page.count('<tr class="row-') == 10
+
+
+def test_render_html_without_hosts():
+    page = R.render_html(R.build_report([], now=NOW))
+    assert "Nenhum host no relatório" in page
+
+
+def test_render_html_from_entries_without_details():
+    """Entries rendered again from an older JSON (no problem_details) still show every problem."""
+    entry = {"host": "h1", "status": "warning", "problems": ["um problema & outro"], "municipios": [],
+             "reachable": True}
+    page = R.render_html(R.build_report([entry], now=NOW))
+    assert "um problema &amp; outro" in page
+
+
+def test_chart_buckets_weekly():
+    dummy, report = sf.build()
+    buckets, beyond, unknown = R._chart_buckets(report, NOW)  # pylint: disable=protected-access
+    assert buckets[0]["label"] == "vencidos" and buckets[0]["count"] == 1
+    assert len(buckets) == 14
+    assert buckets[1]["label"] == "10/03"
+    counts = dict((b["label"], b["count"]) for b in buckets)
+    assert counts["17/03"] == 1 and counts["24/03"] == 1  # 12 and 20 days
+    assert beyond == 1 and unknown == 2  # Nova Odessa (not enabled), Jundiaí (PEC unreachable)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-03-10T02:00:00Z", "09/03/2026"),  # 23:00 of the day before in Brasília
+    ("2026-03-10T03:00:00Z", "10/03/2026"),
+    ("2026-03-10", "10/03/2026"),
+    ("2026-03-10T10:00:00+00:00", "10/03/2026"),
+    (None, ""),
+    ("não é data", ""),
+])
+def test_local_date(value, expected):
+    assert R.local_date(value) == expected
