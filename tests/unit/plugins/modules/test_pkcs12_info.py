@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pkcs12_info module: in process, then for real through ``ansible`` and ``ansible-playbook``."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import re
+
+import pytest
+import testca
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.esus.rnds.plugins.modules import pkcs12_info
+
+# Pieces of testca.HARD_PASSWORD that must never show up anywhere.
+SECRET_PIECES = (testca.HARD_PASSWORD, "Sênha", "S\\u00eanha", "`id`", "'aspas'", "\\\\ fim")
+
+
+def _run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as info:
+            pkcs12_info.main()
+    out = capsys.readouterr().out
+    return info.value.code, json.loads(out), out
+
+
+def _assert_no_secret(text):
+    for piece in SECRET_PIECES:
+        assert piece not in text
+
+
+def test_path(make_pkcs12, capsys):
+    path = make_pkcs12(password=testca.HARD_PASSWORD, flavour="legacy-rc2")
+    code, result, raw = _run({"path": str(path), "passphrase": testca.HARD_PASSWORD}, capsys)
+    assert code == 0
+    assert result["changed"] is False
+    assert result["cnpj"] == "12345678000195"
+    assert result["certificate_type"] == "A1"
+    assert result["icp_brasil"] is True
+    _assert_no_secret(raw)
+
+
+def test_check_mode(make_pkcs12, capsys):
+    path = make_pkcs12()
+    before = path.read_bytes()
+    code, result, _raw = _run({"path": str(path), "passphrase": "senha", "_ansible_check_mode": True}, capsys)
+    assert code == 0 and result["changed"] is False and result["has_private_key"] is True
+    assert path.read_bytes() == before
+
+
+def test_content(make_pkcs12, capsys):
+    data = make_pkcs12(password=testca.HARD_PASSWORD, flavour="3des").read_bytes()
+    encoded = base64.encodebytes(data).decode("ascii")  # with line breaks: accepted
+    code, result, raw = _run({"content": encoded, "passphrase": testca.HARD_PASSWORD}, capsys)
+    assert code == 0 and result["chain_length"] == 2
+    assert encoded.replace("\n", "")[:40] not in raw
+
+
+def test_no_password_file(make_pkcs12, capsys):
+    path = make_pkcs12(password="", flavour="none")
+    code, result, _raw = _run({"path": str(path)}, capsys)
+    assert code == 0 and result["key_matches"] is True
+
+
+def test_wrong_password(make_pkcs12, capsys):
+    path = make_pkcs12(password="outra")
+    code, result, raw = _run({"path": str(path), "passphrase": testca.HARD_PASSWORD}, capsys)
+    assert code == 1 and result["failed"] is True
+    assert result["error_code"] == "wrong_password"
+    assert "rnds_certificate_password" in result["msg"]
+    _assert_no_secret(raw)
+
+
+@pytest.mark.parametrize("encoding", ["der", "pem"])
+def test_cer_refused(make_cer, capsys, encoding):
+    code, result, _raw = _run({"path": str(make_cer(encoding=encoding)), "passphrase": "x"}, capsys)
+    assert code == 1 and result["error_code"] == "certificate_only"
+    assert "um .cer contém só o certificado" in result["msg"]
+
+
+def test_empty_and_truncated(tmp_path, make_pkcs12, capsys):
+    empty = tmp_path / "vazio.pfx"
+    empty.write_bytes(b"")
+    code, result, _raw = _run({"path": str(empty), "passphrase": "x"}, capsys)
+    assert code == 1 and result["error_code"] == "empty"
+    data = make_pkcs12().read_bytes()
+    cut = tmp_path / "cortado.pfx"
+    cut.write_bytes(data[:1000])
+    code, result, _raw = _run({"path": str(cut), "passphrase": "senha"}, capsys)
+    assert code == 1 and result["error_code"] == "truncated"
+
+
+def test_missing_file_and_directory(tmp_path, capsys):
+    code, result, _raw = _run({"path": str(tmp_path / "nada.pfx")}, capsys)
+    assert code == 1 and "não encontrado" in result["msg"]
+    code, result, _raw = _run({"path": str(tmp_path)}, capsys)
+    assert code == 1 and "pasta" in result["msg"]
+
+
+def test_bad_base64(capsys):
+    code, result, _raw = _run({"content": "não é base64!"}, capsys)
+    assert code == 1 and "base64" in result["msg"]
+
+
+@pytest.mark.parametrize("args", [{}, {"path": "/x", "content": "AAAA"}])
+def test_path_or_content(args, capsys):
+    code, result, _raw = _run(args, capsys)
+    assert code == 1 and ("one of" in result["msg"] or "mutually exclusive" in result["msg"])
+
+
+def test_missing_cryptography(monkeypatch, make_pkcs12, capsys):
+    monkeypatch.setattr(pkcs12_info, "HAS_CRYPTOGRAPHY", False)
+    code, result, _raw = _run({"path": str(make_pkcs12())}, capsys)
+    assert code == 1 and "cryptography" in result["msg"]
+
+
+# ---------------------------------------------------------------------------------------------
+# For real: ansible ad-hoc and ansible-playbook, with the collection from this tree.
+
+def _json_from_adhoc(stdout):
+    body = stdout[stdout.index("=> {") + 3:]
+    return json.loads(body[: body.rindex("}") + 1])
+
+
+def test_adhoc_run(make_pkcs12, run_ansible):
+    path = make_pkcs12(password=testca.HARD_PASSWORD, flavour="legacy-rc2")
+    args = json.dumps({"path": str(path), "passphrase": testca.HARD_PASSWORD})
+    proc = run_ansible("ansible", "localhost", "-m", "esus.rnds.pkcs12_info", "-a", args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = _json_from_adhoc(proc.stdout)
+    assert result["cnpj"] == "12345678000195" and result["changed"] is False
+    assert result["days_remaining"] >= 363
+
+
+def test_adhoc_vvvv_never_shows_password(make_pkcs12, run_ansible, tmp_path):
+    path = make_pkcs12(password=testca.HARD_PASSWORD, flavour="aes")
+    # Success, password given literally as a module argument.
+    args = json.dumps({"path": str(path), "passphrase": testca.HARD_PASSWORD})
+    proc = run_ansible("ansible", "localhost", "-vvvv", "-m", "esus.rnds.pkcs12_info", "-a", args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in proc.stdout  # the invocation was printed, masked
+    _assert_no_secret(proc.stdout + proc.stderr)
+    # Failure (wrong password), the secret coming from an extra-vars file as playbooks do. (For a
+    # failed ad-hoc task ansible-core itself prints the raw -a arguments, so never inline a secret.)
+    extra = tmp_path / "segredo.json"
+    extra.write_text(json.dumps({"senha": testca.HARD_PASSWORD + "-errada"}), encoding="utf-8")
+    proc = run_ansible(
+        "ansible", "localhost", "-vvvv", "-e", "@" + str(extra), "-m", "esus.rnds.pkcs12_info",
+        "-a", "path=%s passphrase={{ senha }}" % path,
+    )
+    assert proc.returncode != 0
+    assert "Senha do certificado incorreta" in proc.stdout + proc.stderr
+    _assert_no_secret(proc.stdout + proc.stderr)
+
+
+def test_adhoc_cer_message(make_cer, run_ansible):
+    proc = run_ansible(
+        "ansible", "localhost", "-m", "esus.rnds.pkcs12_info", "-a", "path=%s" % make_cer(encoding="der")
+    )
+    assert proc.returncode != 0
+    assert "um .cer contém só o certificado" in proc.stdout + proc.stderr
+
+
+def test_playbook_check_mode(make_pkcs12, run_ansible, tmp_path, test_ca):
+    good = make_pkcs12(password=testca.HARD_PASSWORD, flavour="legacy-rc2", name="bom.pfx")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    old_leaf = test_ca.issue_ecnpj(
+        cnpj="11222333000181", not_before=now - datetime.timedelta(days=400), not_after=now - datetime.timedelta(days=3)
+    )
+    expired = make_pkcs12(leaf=old_leaf, password="x", name="vencido.pfx")
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps({
+        "good": str(good), "expired": str(expired), "senha": testca.HARD_PASSWORD,
+    }), encoding="utf-8")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("""
+- name: Inspect certificates
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Good certificate
+      esus.rnds.pkcs12_info:
+        path: "{{ good }}"
+        passphrase: "{{ senha }}"
+      register: cert
+    - name: Expired certificate is reported, not a failure
+      esus.rnds.pkcs12_info:
+        path: "{{ expired }}"
+        passphrase: x
+      register: old
+    - name: Check the facts
+      ansible.builtin.assert:
+        that:
+          - cert is not changed
+          - cert.cnpj is esus.rnds.valid_cnpj
+          - (cert.cnpj | esus.rnds.cnpj_format) == '12.345.678/0001-95'
+          - cert.icp_brasil and cert.certificate_type == 'A1'
+          - old.expired and old.days_remaining < 0
+          - old.cnpj == ('11.222.333/0001-81' | esus.rnds.cnpj_normalize)
+""", encoding="utf-8")
+    proc = run_ansible("ansible-playbook", "--check", "-e", "@" + str(extra), str(playbook))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"localhost\s*:\s*ok=3\s+changed=0\s+unreachable=0\s+failed=0", proc.stdout), proc.stdout
+    _assert_no_secret(proc.stdout + proc.stderr)
