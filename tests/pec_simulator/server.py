@@ -986,9 +986,6 @@ def main(argv=None):
     if bool(args.https_cert) != bool(args.https_key):
         parser.error("--https-cert e --https-key andam juntos")
     args.municipios = resolve_municipios(args)
-    for _user, _password, ibge in args.admins:
-        if ibge and ibge not in args.municipios:
-            parser.error("município %s do administrador não está na lista" % ibge)
     faults_at_start = []
     for text in args.faults:
         faults_at_start.append(parse_fault_arg(text))
