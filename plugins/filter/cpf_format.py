@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter esus.rnds.cpf_format: punctuate a valid CPF."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: cpf_format
+short_description: Format a CPF as C(529.982.247-25)
+version_added: 0.1.0
+author:
+  - esus.rnds maintainers
+description:
+  - Returns the CPF with the usual punctuation, C(NNN.NNN.NNN-NN).
+  - The input may already have punctuation or spaces, and may be an integer (leading zeros are restored).
+  - Fails when the input is not a valid CPF (wrong check digits, wrong length, a single repeated digit). Test with
+    P(esus.rnds.valid_cpf#test) first when the value may be invalid.
+options:
+  _input:
+    description: The CPF, with or without punctuation.
+    type: raw
+    required: true
+seealso:
+  - plugin: esus.rnds.valid_cpf
+    plugin_type: test
+  - plugin: esus.rnds.cpf_normalize
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Show the holder of an e-CPF certificate
+  ansible.builtin.debug:
+    msg: "CPF do titular: {{ rnds_cert.cpf | esus.rnds.cpf_format }}"
+  when: rnds_cert.cpf is esus.rnds.valid_cpf
+"""
+
+RETURN = r"""
+_value:
+  description: The formatted CPF.
+  type: str
+  sample: 529.982.247-25
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cpf
+
+
+def cpf_format(value):
+    try:
+        return format_cpf(value)
+    except ValueError as exc:
+        raise AnsibleFilterError("esus.rnds.cpf_format: %s" % exc) from None
+
+
+class FilterModule:
+    """CPF formatting filter."""
+
+    def filters(self):
+        return {"cpf_format": cpf_format}
