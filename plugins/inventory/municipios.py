@@ -8,8 +8,6 @@ DOCUMENTATION = r"""
 name: municipios
 short_description: PEC e-SUS APS servers from the municipality spreadsheet (CSV)
 version_added: 0.1.0
-author:
-  - esus.rnds maintainers
 description:
   - Reads the spreadsheet (CSV) that state and consortium teams already keep, one line per municipality,
     and yields one host per PEC server with the C(rnds_*) variables the roles of this collection use.
@@ -302,7 +300,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 head = to_text(handle.read(65536), errors='surrogate_or_replace')
         except (IOError, OSError):
             return False
-        return re.search(r'^plugin\s*:\s*["\']?esus\.rnds\.municipios["\']?\s*(#.*)?$', head, re.MULTILINE) is not None
+        return re.search(r'["\']?\bplugin["\']?\s*:\s*["\']?esus\.rnds\.municipios["\']?\s*([,}#]|$)', head, re.MULTILINE) is not None
 
     # ------------------------------------------------------------------ parse
 
