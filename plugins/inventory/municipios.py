@@ -27,8 +27,9 @@ description:
     Optional columns: C(multimunicipal) (C(centralizadora)), C(sim) or C(não);
     C(endereco) (C(endereço), C(ip), C(ansible_host)), the address Ansible connects to when it differs from C(host)."
   - Lines whose first cell starts with C(#) and lines with only empty cells are ignored.
-  - "Each line is validated and errors name the CSV line and what to fix: IBGE code (7 digits, check digit,
-    first two digits = UF code), UF (consistent with the IBGE code), CNPJ of the Fundo Municipal de Saúde
+  - "Each line is validated and errors name the CSV line and what to fix: IBGE code (7 digits,
+    first two digits = UF code, 7th digit = check digit with weights 1-2-1-2-1-2 except for the nine real codes known
+    not to follow the rule), UF (consistent with the IBGE code), CNPJ of the Fundo Municipal de Saúde
     (numeric or alphanumeric, check digits), SO, duplicate IBGE codes, hosts written with different case,
     conflicting SO or address between lines of the same host."
   - "Several lines with the same C(host) build one multimunicipal host with the list C(rnds_municipios);
