@@ -437,8 +437,8 @@ class PecClient:
             if status >= 500:
                 raise _Retryable(PecApiError(
                     "server_error",
-                    "o PEC em %s respondeu HTTP %d na %s, também após %d nova(s) tentativa(s): veja o log do "
-                    "serviço (journalctl -u e-SUS-PEC) e tente de novo" % (self.url, status, label, self.retries),
+                    "o PEC em %s respondeu HTTP %d na %s%s: veja o log do serviço (journalctl -u e-SUS-PEC) e "
+                    "tente de novo" % (self.url, status, label, self._after_retries()),
                     url=self.url, status=status, operation=operation,
                 ))
             return status, raw
@@ -448,9 +448,9 @@ class PecClient:
             # Connection dropped before a status line (RemoteDisconnected, BadStatusLine, reset).
             raise _Retryable(PecApiError(
                 "unreachable",
-                "o PEC em %s fechou a conexão sem responder à %s (%s), também após %d nova(s) tentativa(s): "
-                "o serviço e-SUS-PEC pode estar reiniciando ou sobrecarregado (systemctl status e-SUS-PEC); "
-                "se rnds_pec_url usa http, confira se o PEC não espera https" % (self.url, label, type(exc).__name__, self.retries),
+                "o PEC em %s fechou a conexão sem responder à %s (%s)%s: o serviço e-SUS-PEC pode estar "
+                "reiniciando ou sobrecarregado (systemctl status e-SUS-PEC); se rnds_pec_url usa http, confira "
+                "se o PEC não espera https" % (self.url, label, type(exc).__name__, self._after_retries()),
                 url=self.url, operation=operation,
             ))
         except (socket.timeout, TimeoutError):
@@ -462,6 +462,9 @@ class PecClient:
             return response.status, raw
         finally:
             response.close()
+
+    def _after_retries(self):
+        return ", também após %d nova(s) tentativa(s)" % self.retries if self.retries else ""
 
     def _read(self, response, operation):
         length = response.headers.get("Content-Length") if response.headers else None
@@ -523,8 +526,8 @@ class PecClient:
         if isinstance(reason, (socket.timeout, TimeoutError)):
             return _Retryable(PecApiError(
                 "timeout",
-                "o PEC em %s não aceitou a conexão em %s s, também após %d nova(s) tentativa(s): confira "
-                "firewall e se o serviço e-SUS-PEC está ativo (systemctl status e-SUS-PEC)" % (self.url, self.timeout, self.retries),
+                "o PEC em %s não aceitou a conexão em %s s%s: confira o firewall e se o serviço e-SUS-PEC "
+                "está ativo (systemctl status e-SUS-PEC)" % (self.url, self.timeout, self._after_retries()),
                 url=self.url, operation=operation,
             ))
         if isinstance(reason, socket.gaierror):
@@ -536,7 +539,7 @@ class PecClient:
         return _Retryable(PecApiError(
             "unreachable",
             "PEC não responde em %s: o serviço e-SUS-PEC está ativo? (systemctl status e-SUS-PEC); "
-            "confira também rnds_pec_url (porta 8080 por padrão) [%s]" % (self.url, reason),
+            "confira também rnds_pec_url (porta 8080 por padrão; https se o PEC usa SSL) [%s]" % (self.url, reason),
             url=self.url, operation=operation,
         ))
 
