@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin esus.rnds.rnds_report: write the fleet report on the controller (never on a host)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.esus.rnds.plugins.module_utils import _report
+
+FORMATS = ("json", "csv", "html")
+FILE_NAMES = {"json": "rnds-report.json", "csv": "rnds-report.csv", "html": "rnds-report.html"}
+LEVEL_PT = {"warning": "aviso", "error": "erro"}
+DIR_MODE = 0o750
+FILE_MODE = 0o640
+MAX_HOSTS_IN_MESSAGE = 50
+
+ARGUMENT_SPEC = dict(
+    results=dict(type="list", elements="dict"),
+    hosts=dict(type="list", elements="dict"),
+    all_hosts=dict(type="list", elements="str", default=[]),
+    dest=dict(type="path", required=True),
+    formats=dict(type="list", elements="str", default=list(FORMATS), choices=list(FORMATS)),
+    fail_on=dict(type="str", default="none", choices=["none", "warning", "error"]),
+)
+
+
+def _plain(value):
+    """Copy task-arg data into plain Python types (drops templating wrappers)."""
+    if isinstance(value, dict):
+        return dict((to_text(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return to_text(value)
+
+
+def _write_atomic(path, data):
+    """Write bytes to path through a temp file in the same directory, mode 0640, then os.replace."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".rnds-report.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ActionModule(ActionBase):
+    """Evaluate per-host audit results and write rnds-report.{json,csv,html} on the controller."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _entries(self, args):
+        if args.get("results") is not None:
+            entries = []
+            for index, item in enumerate(args["results"]):
+                host = to_text(item.get("host") or "").strip()
+                if not host:
+                    raise AnsibleActionFail("results[%d] não tem a chave 'host' (nome do host no inventário)." % index)
+                entries.append(_report.evaluate_host(
+                    host, item.get("pec_info"), item.get("rnds_info"), item.get("auth"), item.get("expected")))
+            return entries
+        entries = []
+        for index, item in enumerate(args["hosts"]):
+            if not to_text(item.get("host") or "").strip() or item.get("status") not in _report.SEVERITY:
+                raise AnsibleActionFail(
+                    "hosts[%d] não é uma entrada de relatório válida: precisa de 'host' e de 'status' "
+                    "(ok, warning ou error)." % index)
+            entries.append(item)
+        return entries
+
+    @staticmethod
+    def _add_missing(entries, all_hosts):
+        """Hosts that should be in the report but sent nothing are reported as errors (no data)."""
+        present = set(e["host"] for e in entries)
+        for name in all_hosts:
+            name = to_text(name).strip()
+            if name and name not in present:
+                entries.append(_report.evaluate_host(name, None, None, None, None))
+                present.add(name)
+        return entries
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+
+        validation, args = self.validate_argument_spec(
+            argument_spec=ARGUMENT_SPEC,
+            mutually_exclusive=[("results", "hosts")],
+            required_one_of=[("results", "hosts")],
+        )
+        del validation
+        args = _plain(args)
+
+        dest = os.path.expanduser(args["dest"])
+        if not os.path.isabs(dest):
+            dest = self._loader.path_dwim(dest)
+        formats = []
+        for fmt in args["formats"]:
+            if fmt not in formats:
+                formats.append(fmt)
+
+        report = _report.build_report(self._add_missing(self._entries(args), args["all_hosts"]))
+
+        try:
+            if not os.path.isdir(dest):
+                if os.path.lexists(dest):
+                    raise AnsibleActionFail("dest (%s) existe e não é uma pasta: informe uma pasta para o relatório." % dest)
+                os.makedirs(dest, DIR_MODE)
+                os.chmod(dest, DIR_MODE)
+            paths = {}
+            renderers = {"json": _report.render_json, "csv": _report.render_csv, "html": _report.render_html}
+            for fmt in formats:
+                path = os.path.join(dest, FILE_NAMES[fmt])
+                _write_atomic(path, to_bytes(renderers[fmt](report), encoding="utf-8", errors="surrogate_or_strict"))
+                paths[fmt] = path
+        except OSError as exc:
+            raise AnsibleActionFail("Não foi possível gravar o relatório em %s: %s" % (dest, to_native(exc.strerror or exc)))
+
+        summary = report["summary"]
+        result.update(
+            changed=False,
+            dest=dest,
+            paths=paths,
+            generated_at=report["generated_at"],
+            summary=summary,
+            msg="Relatório gravado em %s: %d host(s) — ok %d, aviso %d, erro %d; %d de %d município(s) habilitado(s) no RNDS."
+                % (dest, summary["hosts_total"], summary["ok"], summary["warning"], summary["error"],
+                   summary["rnds_enabled_municipios"], summary["municipios_total"]),
+        )
+
+        level = args["fail_on"]
+        if level != "none":
+            failing = _report.hosts_at_or_above(report, level)
+            if failing:
+                listed = ["%s (%s)" % (h["host"], _report.STATUS_PT.get(h.get("status"), h.get("status")))
+                          for h in failing[:MAX_HOSTS_IN_MESSAGE]]
+                more = len(failing) - len(listed)
+                result["failed"] = True
+                result["failed_hosts"] = [h["host"] for h in failing]
+                result["msg"] = (
+                    "Relatório gravado em %s, mas %d host(s) têm status %s ou pior (fail_on=%s): %s%s. "
+                    "Veja o que fazer em cada caso em %s."
+                    % (dest, len(failing), LEVEL_PT[level], level, ", ".join(listed),
+                       " e mais %d" % more if more > 0 else "",
+                       paths.get("html") or paths.get("csv") or paths.get("json")))
+        return result
