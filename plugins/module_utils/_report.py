@@ -283,6 +283,12 @@ def _check_pec_info(pec_info, exp, problems, in_use):
     """Installation and chaves checks. Returns (data or None, list of file names in chaves or None)."""
     if pec_info is None or _is_skipped(pec_info):
         return None, None
+    if isinstance(pec_info, dict) and pec_info.get("unreachable"):
+        problems.add(
+            "host_unreachable", "error",
+            "O Ansible não conseguiu se conectar a este host: %s Verifique rede, SSH/WinRM e credenciais "
+            "(ansible -m ansible.builtin.ping HOST) e rode a auditoria de novo." % _sentence(_failure_message(pec_info)))
+        return None, None
     if _is_failed(pec_info):
         problems.add(
             "probe_failed", "error",
@@ -1077,9 +1083,9 @@ def render_html(report):
         ("warning", summary["warning"], "hosts com aviso"),
         ("error", summary["error"], "hosts com erro"),
         ("ok" if summary["rnds_enabled_municipios"] == summary["municipios_total"] else "warning",
-         "%d/%d" % (summary["rnds_enabled_municipios"], summary["municipios_total"]), "municípios habilitados no RNDS"),
+         "%d/%d" % (summary["rnds_enabled_municipios"], summary["municipios_total"]), "municípios habilitados"),
         ("warning" if summary["expiring_30"] else "ok", summary["expiring_30"],
-         "certificados vencendo em %d dias" % EXPIRING_WINDOW_DAYS),
+         "vencendo em %d dias" % EXPIRING_WINDOW_DAYS),
         ("error" if summary["expired"] else "ok", summary["expired"], "certificados vencidos"),
         ("error" if summary["unreachable"] else "ok", summary["unreachable"], "PEC inacessível"),
     ]

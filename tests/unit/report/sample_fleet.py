@@ -57,18 +57,18 @@ def service_state(enabled=True, certificate="fms.pfx", days=200, requester_id="R
             "fingerprint_sha256": "cd" * 32, "not_after": iso(days, now), "requester_id": requester_id}
 
 
-def municipio(ibge="3550308", nome="São Paulo", rnds=None, cadsus=None, error=None):
+def municipio(ibge="3550308", nome="São Paulo", rnds=None, cadsus=None, error=None, now=NOW):
     return {"ibge": ibge, "nome": nome, "error": error,
-            "rnds": rnds if rnds is not None else service_state(),
+            "rnds": rnds if rnds is not None else service_state(now=now),
             "cadsus": cadsus if cadsus is not None else service_state(enabled=False)}
 
 
-def rnds_info(municipios=None, reachable=True, error=None, available=("fms.pfx",)):
+def rnds_info(municipios=None, reachable=True, error=None, available=("fms.pfx",), now=NOW):
     return {
         "changed": False, "url": "http://127.0.0.1:8080", "reachable": reachable,
         "pec_version": "5.3.19" if reachable else None, "error": error,
         "certificates_available": list(available) if reachable else [],
-        "municipios": (municipios if municipios is not None else [municipio()]) if reachable else [],
+        "municipios": (municipios if municipios is not None else [municipio(now=now)]) if reachable else [],
     }
 
 
@@ -93,7 +93,7 @@ def expected(**kwargs):
 def fleet(now=NOW):
     """Raw inputs for a varied fleet: ok, warnings, errors, multimunicipal, unreachable, hostile name."""
     return [
-        {"host": "pec-campinas", "pec_info": pec_info(), "rnds_info": rnds_info([municipio("3509502", "Campinas")]),
+        {"host": "pec-campinas", "pec_info": pec_info(), "rnds_info": rnds_info([municipio("3509502", "Campinas", now=now)]),
          "auth": auth(), "expected": expected()},
         {"host": "pec-sorocaba", "pec_info": pec_info(files=("fms.pfx", "fms.cer"), variants=("Chaves",)),
          "rnds_info": rnds_info([municipio("3552205", "Sorocaba", rnds=service_state(days=12, now=now))]),
@@ -102,7 +102,7 @@ def fleet(now=NOW):
          "rnds_info": rnds_info([
              municipio("3501608", "Americana", rnds=service_state(certificate="a.pfx", days=45, now=now)),
              municipio("3519071", "Hortolândia", rnds=service_state(certificate="b.pfx", days=-3, now=now)),
-             municipio("3533403", "Nova Odessa", rnds=service_state(enabled=False)),
+             municipio("3533403", "Nova Odessa", rnds=service_state(enabled=False, now=now)),
          ], available=("a.pfx", "b.pfx", "velho.p12")),
          "auth": None,
          "expected": expected(certificate_name="", municipios=[

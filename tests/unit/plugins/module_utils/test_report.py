@@ -208,9 +208,12 @@ def test_probe_failures_are_errors_with_their_message():
     assert entry["auth"]["authenticated"] is False
 
 
-def test_unreachable_ansible_result_counts_as_probe_failure():
-    entry = evaluate(pec_info={"unreachable": True, "msg": "ssh: connect to host timed out"})
-    assert "ssh: connect to host timed out" in only(entry, "probe_failed")["message"]
+def test_unreachable_ansible_result_is_error():
+    skipped = {"skipped": True, "changed": False}
+    entry = evaluate(pec_info={"unreachable": True, "msg": "ssh: connect to host timed out"}, rnds_info=skipped)
+    assert codes(entry) == [("host_unreachable", "error")]
+    assert "ssh: connect to host timed out" in entry["problems"][0]
+    assert entry["reachable"] is False
 
 
 # --------------------------------------------------------------------------- municipality rules
