@@ -20,7 +20,9 @@ nothing derived from the password can be read back from disk.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import hmac
 import json
@@ -190,6 +192,28 @@ def _disk_put(digest, entry):
         pass  # the cache is an optimisation only
 
 
+@contextlib.contextmanager
+def _disk_lock(digest):
+    """Serialise the validation of one (file, password) across the forked workers of the run."""
+    directory = _cache_dir()
+    handle = None
+    if directory:
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            handle = open(os.path.join(directory, digest + ".lock"), "a")
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            if handle is not None:
+                handle.close()
+            handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
 def _public(facts):
     return dict((key, facts.get(key)) for key in PUBLIC_FACTS)
 
@@ -230,7 +254,7 @@ class ActionModule(ActionBase):
         return bytes(data)
 
     def _validated(self, src, password):
-        """Return (facts, content bytes) for ``src``; raises CertificateRefused for unusable files."""
+        """Return (facts, content bytes, cache origin) for ``src``; raises CertificateRefused for unusable files."""
         real_path, st = self._read_source(src)
         digest = _cache_key(real_path, st, password)
         cached = _MEMORY_CACHE.get(digest)
@@ -239,19 +263,22 @@ class ActionModule(ActionBase):
             entry, content = cached
             if "error" in entry:
                 raise CertificateRefused(entry["error"])
-            return refresh_validity(entry["facts"]), content
+            return refresh_validity(entry["facts"]), content, "memory"
         content = self._load_bytes(real_path, src)
         sha256 = hashlib.sha256(content).hexdigest()
-        entry = _disk_get(digest)
-        if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
-            STATS["disk_hits"] += 1
-        else:
-            entry = self._inspect(content, password, sha256, os.path.basename(src))
-            _disk_put(digest, entry)
+        with _disk_lock(digest):
+            entry = _disk_get(digest)
+            if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
+                STATS["disk_hits"] += 1
+                origin = "disk"
+            else:
+                entry = self._inspect(content, password, sha256, os.path.basename(src))
+                _disk_put(digest, entry)
+                origin = "parsed"
         _MEMORY_CACHE[digest] = (entry, content)
         if "error" in entry:
             raise CertificateRefused(entry["error"])
-        return refresh_validity(entry["facts"]), content
+        return refresh_validity(entry["facts"]), content, origin
 
     @staticmethod
     def _inspect(content, password, sha256, label):
@@ -295,11 +322,12 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=problem)
 
         try:
-            facts, content = self._validated(src, args["password"])
+            facts, content, origin = self._validated(src, args["password"])
         except CertificateRefused as exc:
             return dict(result, failed=True, msg=exc.message)
         facts = dict(facts, name=name)
         result["certificate"] = facts
+        result["validation_cache"] = origin
         errors, warnings = evaluate(facts, name, args["min_days_remaining"], args["expected_cnpj"],
                                     args["require_icp_brasil"])
         if errors:
@@ -324,6 +352,7 @@ class ActionModule(ActionBase):
         module_warnings = module_result.pop("warnings", None) or []
         result.update(module_result)
         result["certificate"] = facts
+        result["validation_cache"] = origin
         all_warnings = list(warnings) + list(module_warnings)
         if all_warnings:
             result["warnings"] = all_warnings

@@ -266,8 +266,19 @@ size:
   returned: unless O(validate_only=true)
   type: int
   sample: 5194
+validation_cache:
+  description:
+    - Where the controller-side validation came from in this task, C(parsed) (the file was opened),
+      C(disk) (a result of another host in the same run) or C(memory) (an earlier item of the same loop).
+  returned: always (added by the action plugin)
+  type: str
+  sample: disk
 certificate:
-  description: Facts about the certificate, read on the controller. No secret.
+  description:
+    - Facts about the certificate, read on the controller. No secret.
+    - Besides the keys below it has the other keys returned by M(esus.rnds.pkcs12_info) (C(serial_number),
+      C(cpf), C(certificate_type), C(has_private_key), C(key_matches), C(key_type), C(key_size),
+      C(chain_length), C(client_auth), C(expired), C(not_yet_valid)).
   returned: always (added by the action plugin)
   type: dict
   contains:
