@@ -10,7 +10,7 @@ name: cnpj_format
 short_description: Format a CNPJ as C(12.345.678/0001-95)
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Returns the CNPJ with the usual punctuation, C(NN.NNN.NNN/NNNN-NN). Alphanumeric CNPJs (IN RFB 2.229/2024) keep their
     letters in upper case, for example C(12.ABC.345/01DE-35).

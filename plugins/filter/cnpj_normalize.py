@@ -10,7 +10,7 @@ name: cnpj_normalize
 short_description: Remove the punctuation of a CNPJ
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Removes C(.), C(/), C(-) and white space and upper-cases letters, giving the 14-character form the
     M(esus.rnds.pkcs12_info) module returns in RV(esus.rnds.pkcs12_info#module:cnpj). Does not validate.

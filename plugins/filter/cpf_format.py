@@ -10,7 +10,7 @@ name: cpf_format
 short_description: Format a CPF as C(529.982.247-25)
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Returns the CPF with the usual punctuation, C(NNN.NNN.NNN-NN).
   - The input may already have punctuation or spaces, and may be an integer (leading zeros are restored).

@@ -10,7 +10,7 @@ name: cpf_normalize
 short_description: Remove the punctuation of a CPF
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Removes C(.), C(-), C(/) and white space, giving the 11-digit form the M(esus.rnds.pkcs12_info) module returns in
     RV(esus.rnds.pkcs12_info#module:cpf). Does not validate.

@@ -10,7 +10,7 @@ module: pkcs12_info
 short_description: Inspect a PKCS#12 (.pfx/.p12) certificate, ICP-Brasil aware
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Opens a PKCS#12 file with its password and returns what an operator needs before deploying it to a PEC e-SUS APS
     server and enabling it on the RNDS - validity, CNPJ/CPF, ICP-Brasil chain, certificate type (A1 to A4), private key

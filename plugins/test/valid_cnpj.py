@@ -10,7 +10,7 @@ name: valid_cnpj
 short_description: Check a CNPJ (numeric or alphanumeric) and its check digits
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - True when the input is a well-formed CNPJ with correct modulo-11 check digits.
   - Accepts the alphanumeric CNPJ of IN RFB 2.229/2024 (12 characters C([0-9A-Z]) plus 2 numeric check digits, each

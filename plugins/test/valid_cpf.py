@@ -10,7 +10,7 @@ name: valid_cpf
 short_description: Check a CPF and its check digits
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - True when the input is an 11-digit CPF with correct modulo-11 check digits.
   - Punctuation (C(.), C(-)) and spaces are ignored; an integer is zero-padded to 11 digits.
