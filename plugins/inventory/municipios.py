@@ -34,14 +34,16 @@ description:
     conflicting SO or address between lines of the same host."
   - "Several lines with the same C(host) build one multimunicipal host with the list C(rnds_municipios);
     each item has C(rnds_municipio_ibge), C(rnds_requester_id), C(rnds_certificate_src), C(rnds_expected_cnpj),
-    C(nome), C(uf) and the secrets of that municipality. A host with one line gets the same keys as host variables
-    (C(rnds_municipio_ibge), C(rnds_requester_id), C(rnds_certificate_src), C(rnds_expected_cnpj),
-    C(rnds_municipio_nome), C(rnds_municipio_uf)). Every host also gets C(rnds_pec_os) (C(linux) or C(windows))
-    and C(ansible_host) when the C(endereco) column is set and differs from C(host)."
+    C(rnds_municipio_nome) and the secrets of that municipality (the keys the C(esus.rnds.municipality_list) filter
+    accepts). A host with one line gets the same keys as host variables, plus C(rnds_municipio_uf).
+    Every host also gets C(rnds_pec_os) (C(linux) or C(windows)) and C(ansible_host) when the C(endereco) column is
+    set and differs from C(host)."
   - "Groups: C(uf_<uf>) (for example C(uf_sp)) as children of C(regiao_norte), C(regiao_nordeste), C(regiao_centro_oeste),
     C(regiao_sudeste) or C(regiao_sul); C(so_linux) and C(so_windows); C(multimunicipal)."
   - "Secrets never come from the CSV. With O(secrets_dir), the file C(<secrets_dir>/<ibge>.yml) (or C(.yaml)) of each
-    municipality is loaded: typically C(rnds_certificate_password), C(rnds_pec_admin_user) and C(rnds_pec_admin_password).
+    municipality is loaded. Accepted keys are C(rnds_certificate_password), C(rnds_pec_admin_user),
+    C(rnds_pec_admin_password) and, when needed, C(rnds_certificate_name) and C(rnds_services); variables of the host
+    itself (connection passwords, for example) belong in C(host_vars/).
     The file must be encrypted with ansible-vault, either as a whole (C(ansible-vault create)) or value by value
     (C(ansible-vault encrypt_string)); a key whose name ends in C(password), C(senha), C(token), C(secret) or
     C(contra_chave) in clear text is an error. Values of whole-file encrypted files are re-encrypted in memory as vault
@@ -217,8 +219,12 @@ MAX_LISTED_PROBLEMS = 50
 # Keys this plugin derives from the CSV; a secrets file may not redefine them.
 CSV_KEYS = frozenset((
     'rnds_municipio_ibge', 'rnds_requester_id', 'rnds_certificate_src', 'rnds_expected_cnpj',
-    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os', 'nome', 'uf',
+    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os',
 ))
+# Keys a secrets file may set: per-municipality variables that are not CSV columns (items of
+# rnds_municipios accept only per-municipality keys, see the esus.rnds.municipality_list filter).
+SECRETS_FILE_KEYS = ('rnds_certificate_password', 'rnds_pec_admin_user', 'rnds_pec_admin_password',
+                     'rnds_certificate_name', 'rnds_services')
 
 
 def _strip_accents(value):
@@ -637,6 +643,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             key = to_native(key)
             if key in CSV_KEYS:
                 raise _SecretsError('a chave %s de %s vem da planilha; remova-a do arquivo de segredos.' % (key, shown))
+            if key not in SECRETS_FILE_KEYS:
+                raise _SecretsError('a chave %s não é aceita em %s; use %s. Variáveis do próprio servidor vão em host_vars/.'
+                                    % (key, shown, ', '.join(SECRETS_FILE_KEYS)))
             vaulted = _is_vaulted(value)
             if SECRET_KEY_RE.search(key):
                 if not whole_file and not vaulted:
@@ -686,8 +695,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 self._add_to_group(host, 'multimunicipal')
             else:
                 entry = self._municipio_entry(first)
-                entry['rnds_municipio_nome'] = entry.pop('nome')
-                entry['rnds_municipio_uf'] = entry.pop('uf')
+                entry['rnds_municipio_uf'] = first['uf']
                 for key, value in entry.items():
                     self.inventory.set_variable(host, key, value)
 
@@ -713,8 +721,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             'rnds_requester_id': record['identificador'],
             'rnds_certificate_src': os.path.normpath(os.path.join(self._certificates_dir, record['certificado'].replace('\\', '/'))),
             'rnds_expected_cnpj': record['cnpj'],
-            'nome': record['municipio'],
-            'uf': record['uf'],
+            'rnds_municipio_nome': record['municipio'],
         }
         entry.update(record.get('secrets') or {})
         return entry

@@ -201,8 +201,10 @@ def test_example_multimunicipal_aggregation(example):
     assert "rnds_municipio_ibge" not in hostvars
     entries = hostvars["rnds_municipios"]
     assert [entry["rnds_municipio_ibge"] for entry in entries] == ["4304606", "4313409"]
-    assert [entry["nome"] for entry in entries] == ["Canoas", "Novo Hamburgo"]
-    assert [entry["uf"] for entry in entries] == ["RS", "RS"]
+    assert [entry["rnds_municipio_nome"] for entry in entries] == ["Canoas", "Novo Hamburgo"]
+    # only per-municipality keys (what the esus.rnds.municipality_list filter accepts)
+    assert set(entries[0]) == {"rnds_municipio_ibge", "rnds_requester_id", "rnds_certificate_src", "rnds_expected_cnpj",
+                               "rnds_municipio_nome", "rnds_certificate_password", "rnds_pec_admin_user", "rnds_pec_admin_password"}
     assert [entry["rnds_expected_cnpj"] for entry in entries] == ["60701190000104", "76535764000143"]
     assert [entry["rnds_requester_id"] for entry in entries] == ["SOLIC-EXEMPLO-4304606", "SOLIC-EXEMPLO-4313409"]
     assert entries[1]["rnds_certificate_src"] == str(EXAMPLE / "certificados" / "novohamburgo-fms.pfx")
@@ -269,6 +271,16 @@ def test_example_secrets_decrypt_when_used(run_ansible, tmp_path):
                   - rnds_municipios[1].rnds_pec_admin_password == 'Adm1n$NovoHamburgo'
                 quiet: true
               when: inventory_hostname == 'pec-consorcio-rs.saude.example'
+            - name: The roles' view of each host (esus.rnds.municipality_list accepts what the plugin yields)
+              ansible.builtin.assert:
+                that:
+                  - __m | map(attribute='ibge') | list == (['4304606', '4313409'] if inventory_hostname == 'pec-consorcio-rs.saude.example' else [rnds_municipio_ibge])
+                  - __m | map(attribute='nome') | select | list | length == __m | length
+                  - __m | map(attribute='certificate_name') | select('match', '^[a-z]+-fms[.]p(fx|12)$') | list | length == __m | length
+                  - __m | map(attribute='admin_password') | select | list | length == __m | length
+                quiet: true
+              vars:
+                __m: "{{ rnds_municipios | default([]) | esus.rnds.municipality_list(hostvars[inventory_hostname]) }}"
             - name: Accented password with quotes
               ansible.builtin.assert:
                 that:
@@ -281,7 +293,7 @@ def test_example_secrets_decrypt_when_used(run_ansible, tmp_path):
                                     "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "failed=0" in result.stdout
-    assert result.stdout.count("ok=1") == 4
+    assert result.stdout.count("ok=2") == 4 and result.stdout.count("ok=1") == 2
     for certificate_password, dummy, admin_password in EXAMPLE_SECRETS.values():
         assert certificate_password not in result.stdout + result.stderr
         assert admin_password not in result.stdout + result.stderr
@@ -540,6 +552,16 @@ def test_secrets_may_not_redefine_csv_keys(inventory, make_source):
     result, dummy = inventory(make_source(GOOD_LINES, secrets=secrets))
     assert result.returncode != 0
     assert "linha 2: a chave rnds_requester_id de segredos/3509502.yml vem da planilha" in result.stderr
+
+
+def test_secrets_file_accepts_only_municipality_keys(inventory, make_source):
+    secrets = {"4304606.yml": "rnds_services: [rnds, cadsus]\nrnds_certificate_name: canoas.pfx\n",
+               "4313409.yml": _inline("ansible_password", "x")}
+    result, dummy = inventory(make_source(GOOD_LINES, secrets=secrets))
+    assert result.returncode != 0
+    assert "linha 4: a chave ansible_password não é aceita em segredos/4313409.yml" in result.stderr
+    assert "host_vars/" in result.stderr
+    assert "linha 3:" not in result.stderr
 
 
 def test_unused_secrets_file_warns(inventory, make_source):
