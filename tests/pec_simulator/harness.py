@@ -261,3 +261,40 @@ def sim_factory(tmp_path):
     yield factory
     for sim in started:
         sim.kill()
+
+
+def run_playbook(run_ansible, directory, tasks, extra_vars=None, check=False, diff=False, verbosity=0,
+                 json_output=True):
+    """Run ``tasks`` on localhost (connection local) with ansible-playbook.
+
+    Secrets go in ``extra_vars`` (written to a JSON file passed with ``-e @file``), never on
+    the command line. Returns ``(completed_process, results)`` where ``results`` is the list of
+    per-task results for localhost (``None`` without ``json_output``).
+    """
+    directory = str(directory)
+    os.makedirs(directory, exist_ok=True)
+    vars_path = os.path.join(directory, "vars.json")
+    fd = os.open(vars_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(extra_vars or {}, handle, ensure_ascii=False)
+    play_path = os.path.join(directory, "play.yml")
+    with open(play_path, "w", encoding="utf-8") as handle:
+        json.dump([{"name": "teste", "hosts": "localhost", "gather_facts": False, "tasks": list(tasks)}],
+                  handle, ensure_ascii=False, indent=1)
+    args = ["-i", "localhost,", "-c", "local", "-e", "@" + vars_path, play_path]
+    if check:
+        args.append("--check")
+    if diff:
+        args.append("--diff")
+    if verbosity:
+        args.append("-" + "v" * verbosity)
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if json_output else {"ANSIBLE_STDOUT_CALLBACK": "default"}
+    proc = run_ansible("ansible-playbook", *args, env_extra=env)
+    if not json_output:
+        return proc, None
+    try:
+        document = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("saída do ansible-playbook não é JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+    results = [task["hosts"]["localhost"] for task in document["plays"][0]["tasks"]]
+    return proc, results
