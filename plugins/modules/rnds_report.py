@@ -119,7 +119,7 @@ seealso:
   - module: esus.rnds.pec_rnds_info
   - module: esus.rnds.rnds_auth
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

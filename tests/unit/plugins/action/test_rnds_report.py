@@ -157,15 +157,15 @@ def test_fail_on_fails_after_writing(tmp_path, collections_dir, level, expected_
 
 
 def test_fail_on_none_never_fails(tmp_path, collections_dir):
-    rc, result, output = run(tmp_path, collections_dir, {"results": fleet_results(), "dest": str(tmp_path / "n"),
-                                                          "fail_on": "none"})
+    args = {"results": fleet_results(), "dest": str(tmp_path / "n"), "fail_on": "none"}
+    rc, result, output = run(tmp_path, collections_dir, args)
     assert rc == 0 and "failed_hosts" not in result, output
 
 
 def test_fail_on_error_passes_on_a_healthy_fleet(tmp_path, collections_dir):
     healthy = [r for r in fleet_results() if r["host"] in ("pec-campinas", "pec-ribeirao")]
-    rc, result, output = run(tmp_path, collections_dir, {"results": healthy, "dest": str(tmp_path / "h"),
-                                                          "fail_on": "warning"})
+    args = {"results": healthy, "dest": str(tmp_path / "h"), "fail_on": "warning"}
+    rc, result, output = run(tmp_path, collections_dir, args)
     assert rc == 0, output
     assert result["summary"]["ok"] == 2
 
@@ -173,8 +173,8 @@ def test_fail_on_error_passes_on_a_healthy_fleet(tmp_path, collections_dir):
 def test_all_hosts_reports_hosts_that_sent_nothing(tmp_path, collections_dir):
     healthy = [r for r in fleet_results() if r["host"] == "pec-campinas"]
     dest = tmp_path / "all"
-    rc, result, output = run(tmp_path, collections_dir, {"results": healthy, "dest": str(dest),
-                                                          "all_hosts": ["pec-campinas", "pec-caiu"]})
+    args = {"results": healthy, "dest": str(dest), "all_hosts": ["pec-campinas", "pec-caiu"]}
+    rc, result, output = run(tmp_path, collections_dir, args)
     assert rc == 0, output
     report = json.loads((dest / "rnds-report.json").read_text(encoding="utf-8"))
     caiu = [h for h in report["hosts"] if h["host"] == "pec-caiu"][0]

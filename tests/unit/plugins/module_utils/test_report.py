@@ -111,7 +111,7 @@ def test_pec_not_installed():
     entry = evaluate(pec_info=sf.pec_info(exists=False, install_dir="/srv/pec"), rnds_info=None)
     problem = only(entry, "pec_not_installed")
     assert problem["severity"] == "error" and "/srv/pec" in problem["message"]
-    assert "rnds_info_missing" not in [c for c, _ in codes(entry)]
+    assert "rnds_info_missing" not in [code for code, dummy in codes(entry)]
 
 
 def test_rnds_info_missing_when_pec_installed():
@@ -287,7 +287,7 @@ def test_expired_certificate_is_error():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=-2))]))
     problem = only(entry, "certificate_expired")
     assert problem["severity"] == "error" and "há 2 dia(s)" in problem["message"]
-    assert "certificate_expiring" not in [c for c, _ in codes(entry)]
+    assert "certificate_expiring" not in [code for code, dummy in codes(entry)]
     assert entry["days_remaining"] == -2 and entry["expired"] is True
 
 
