@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rnds_auth
+short_description: Prove that a deployed certificate authenticates on the RNDS (mutual TLS)
+version_added: 0.1.0
+description:
+  - Requests a token from the RNDS authentication service (C(GET /api/token)) with mutual TLS,
+    using the PKCS#12 certificate deployed on the server, exactly as the PEC does. A token
+    answer is the end-to-end proof that the certificate is credenciado and that this server
+    reaches the RNDS.
+  - The token itself is never returned, stored or logged; only its C(expires_in) and C(scope).
+  - Failures are classified by the stage where they happened (DNS, TCP, TLS handshake, HTTP) with
+    a diagnosis in Portuguese that tells the operator what to fix.
+  - Runs on the PEC server with the Python standard library. The PKCS#12 is opened with the
+    C(cryptography) library when the server has it, otherwise with the C(openssl) command line
+    (with C(-legacy) for RC2-40/3DES files on OpenSSL 3). The password goes through an
+    environment variable, never the command line. The private key is written only inside a
+    private temporary folder (mode 0700), encrypted with a random one-time password, and is
+    removed before any network traffic.
+  - Read-only. It changes nothing on the server or on the RNDS, so it also runs in check mode
+    (the token request is made in check mode too) and always returns C(changed=false).
+  - HTTP proxies are not used; the server must reach the RNDS directly on port 443.
+author:
+  - esus.rnds contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - esus.rnds.attributes
+  - esus.rnds.attributes.info_module
+options:
+  path:
+    description:
+      - Path on the managed host of the PKCS#12 file (C(.pfx)/C(.p12)) with the certificate and its
+        private key, usually inside the PEC C(chaves) folder.
+    type: path
+    required: true
+  password:
+    description:
+      - Password of the PKCS#12 file. Accents and shell-special characters are fine.
+      - Omit only for files without a password.
+    type: str
+  environment:
+    description:
+      - RNDS environment. C(homologacao) uses C(https://ehr-auth-hmg.saude.gov.br/api/token),
+        C(producao) uses C(https://ehr-auth.saude.gov.br/api/token).
+      - Also returned as is, to tell in reports which environment was tried.
+    type: str
+    choices: [homologacao, producao]
+    default: homologacao
+  url:
+    description:
+      - Full URL of the token endpoint, overriding the one chosen by O(environment) (tests,
+        mirrors). Must be C(https).
+    type: str
+  ca_path:
+    description:
+      - CA bundle file (PEM) or folder of hashed CA certificates used to validate the RNDS server
+        certificate, instead of the system trust store.
+    type: path
+  validate_certs:
+    description:
+      - Validate the server certificate and host name. Turn off only for tests.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Timeout in seconds for each network step (connection, handshake, answer).
+    type: int
+    default: 30
+  fail_on_error:
+    description:
+      - When V(false), a failed authentication is reported with RV(authenticated=false) and the
+        task does not fail (audits keep going).
+      - When V(true), the task fails with the diagnosis as message.
+    type: bool
+    default: false
+notes:
+  - The token request is made from the managed host, so the result reflects its DNS, firewall
+    and clock.
+  - Failures to open the certificate (missing file, wrong password, no private key) are
+    reported with RV(stage=certificate).
+seealso:
+  - module: esus.rnds.pkcs12_info
+  - module: esus.rnds.pec_rnds_info
+"""
+
+EXAMPLES = r"""
+- name: Check that the deployed certificate authenticates on RNDS homologação
+  esus.rnds.rnds_auth:
+    path: /opt/e-SUS/webserver/chaves/fms-3550308.pfx
+    password: "{{ rnds_certificate_password }}"
+  register: rnds_auth_result
+
+- name: Show the diagnosis
+  ansible.builtin.debug:
+    msg: "{{ rnds_auth_result.stage }}: {{ rnds_auth_result.diagnosis }}"
+
+- name: Production, failing the task when the certificate is refused
+  esus.rnds.rnds_auth:
+    path: /opt/e-SUS/webserver/chaves/fms-3550308.pfx
+    password: "{{ rnds_certificate_password }}"
+    environment: producao
+    timeout: 15
+    fail_on_error: true
+"""
+
+RETURN = r"""
+authenticated:
+  description: Whether a token was obtained.
+  returned: always
+  type: bool
+  sample: true
+url:
+  description: Token endpoint that was called.
+  returned: always
+  type: str
+  sample: https://ehr-auth-hmg.saude.gov.br/api/token
+environment:
+  description: The O(environment) option.
+  returned: always
+  type: str
+  sample: homologacao
+status_code:
+  description: HTTP status of the answer; V(null) when no HTTP answer was received.
+  returned: always
+  type: int
+  sample: 200
+expires_in:
+  description: Lifetime in seconds of the token the service issued (the token itself is discarded).
+  returned: always
+  type: int
+  sample: 1800
+scope:
+  description: Scope reported by the service with the token.
+  returned: always
+  type: str
+  sample: read-write
+elapsed_ms:
+  description: Time spent on the network request (DNS to answer), in milliseconds.
+  returned: always
+  type: int
+  sample: 231
+stage:
+  description:
+    - Where the attempt stopped. V(ok) on success; V(certificate) (the PKCS#12 could not be
+      opened), V(dns), V(tcp), V(tls) (handshake, including a refused client certificate) or
+      V(http) (unexpected HTTP answer, for example 403 for a certificate not credenciado).
+  returned: always
+  type: str
+  sample: ok
+diagnosis:
+  description: What happened and what to check, in Portuguese.
+  returned: always
+  type: str
+  sample: "Token obtido: o certificado foi aceito pelo serviço de autenticação (homologação)."
+tls_version:
+  description: TLS version negotiated, when the handshake completed.
+  returned: always
+  type: str
+  sample: TLSv1.3
+certificate_backend:
+  description: What opened the PKCS#12 on the host, V(cryptography) or V(openssl).
+  returned: always
+  type: str
+  sample: openssl
+"""
+
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.esus.rnds.plugins.module_utils._rnds_auth import ENDPOINTS, authenticate
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            password=dict(type="str", no_log=True),
+            environment=dict(type="str", choices=sorted(ENDPOINTS), default="homologacao"),
+            url=dict(type="str"),
+            ca_path=dict(type="path"),
+            validate_certs=dict(type="bool", default=True),
+            timeout=dict(type="int", default=30),
+            fail_on_error=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["url"]:
+        parts = urlsplit(params["url"])
+        if parts.scheme != "https" or not parts.hostname:
+            module.fail_json(msg="A opção url precisa ser uma URL https completa, por exemplo "
+                                 "https://ehr-auth-hmg.saude.gov.br/api/token.")
+    if params["timeout"] <= 0:
+        module.fail_json(msg="A opção timeout precisa ser maior que zero.")
+
+    result = authenticate(
+        params["path"], params["password"],
+        environment=params["environment"], url=params["url"], ca_path=params["ca_path"],
+        validate_certs=params["validate_certs"], timeout=params["timeout"],
+    )
+    result["changed"] = False
+    if not result["authenticated"] and params["fail_on_error"]:
+        module.fail_json(msg=result["diagnosis"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

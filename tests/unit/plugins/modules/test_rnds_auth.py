@@ -1,0 +1,411 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""rnds_auth: module_utils/_rnds_auth.py in process, and the module through `ansible` subprocesses.
+
+Every network test talks to the mock RNDS auth server (tests/rnds_mock/server.py) on 127.0.0.1.
+The DNS failure is produced without any DNS traffic: in process with a patched getaddrinfo, and
+in the `ansible` subprocess with a sitecustomize shim that refuses names under `.invalid`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import stat
+import sys
+import tempfile
+import threading
+
+import pytest
+
+import testca
+from ansible_collections.esus.rnds.plugins.module_utils import _rnds_auth as rnds_auth
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "rnds_mock"))
+from rnds_mock_harness import MockRnds  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+PASSWORD = testca.HARD_PASSWORD
+DENIED_CNPJ = "11222333000181"
+
+
+@pytest.fixture(scope="module")
+def mock_ca():
+    return testca.TestCA()
+
+
+@pytest.fixture(scope="module")
+def leaves(mock_ca):  # pylint: disable=redefined-outer-name
+    return {
+        "ok": mock_ca.issue_ecnpj(cnpj="12345678000195"),
+        "denied": mock_ca.issue_ecnpj(cnpj=DENIED_CNPJ, name="FUNDO MUNICIPAL NAO CREDENCIADO"),
+        "other": mock_ca.issue_ecnpj(cnpj="60701190000104", icp=False),
+    }
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory, mock_ca):  # pylint: disable=redefined-outer-name
+    with MockRnds(tmp_path_factory.mktemp("mock-rnds"), mock_ca, deny_cnpjs=[DENIED_CNPJ]) as server:
+        yield server
+
+
+@pytest.fixture
+def pfx(tmp_path, leaves):  # pylint: disable=redefined-outer-name
+    def factory(which="ok", flavour="aes", password=PASSWORD, **kwargs):
+        path = tmp_path / ("%s-%s.pfx" % (which, flavour))
+        testca.write_pkcs12(str(path), leaves[which], password, flavour=flavour, **kwargs)
+        return str(path)
+
+    return factory
+
+
+def closed_port():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def assert_no_secret(result, *secrets):
+    text = json.dumps(result, ensure_ascii=False)
+    for secret in secrets:
+        assert secret not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# In process: module_utils
+
+
+@pytest.mark.parametrize("backend", ["cryptography", "openssl", "auto"])
+@pytest.mark.parametrize("flavour", ["aes", "legacy-rc2", "3des"])
+def test_authenticated_with_ecnpj_a1(mock, pfx, flavour, backend):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx(flavour=flavour), PASSWORD, url=mock.token_url,
+                                    ca_path=mock.ca_file, backend=backend)
+    assert result["authenticated"] is True, result["diagnosis"]
+    assert result["stage"] == "ok"
+    assert result["status_code"] == 200
+    assert result["expires_in"] == 1800
+    assert result["scope"] == "read-write"
+    assert result["url"] == mock.token_url
+    assert result["tls_version"].startswith("TLS")
+    assert result["elapsed_ms"] >= 0
+    assert result["certificate_backend"] == ("cryptography" if backend == "auto" else backend)
+    assert "Token obtido" in result["diagnosis"]
+    assert "access_token" not in result and "token" not in result
+    assert mock.tokens(), "the mock issued no token"
+    assert_no_secret(result, PASSWORD, *mock.tokens())
+
+
+def test_certificate_from_other_ca_refused_in_tls(mock, pfx):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx("other"), PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    assert result["authenticated"] is False
+    assert result["stage"] == "tls"
+    assert result["status_code"] is None
+    assert "certificado" in result["diagnosis"] and "recus" in result["diagnosis"]
+
+
+def test_not_credenciado_is_http_403(mock, pfx):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx("denied"), PASSWORD, url=mock.token_url, ca_path=mock.ca_file,
+                                    environment="producao")
+    assert result["authenticated"] is False
+    assert result["stage"] == "http"
+    assert result["status_code"] == 403
+    assert "credenciado" in result["diagnosis"] and "produção" in result["diagnosis"]
+    assert result["tls_version"]
+
+
+def test_denied_by_serial(tmp_path, mock_ca, leaves, pfx):  # pylint: disable=redefined-outer-name
+    serial = "%X" % leaves["ok"].cert.serial_number
+    with MockRnds(tmp_path / "m", mock_ca, deny_serials=[serial]) as server:
+        result = rnds_auth.authenticate(pfx(), PASSWORD, url=server.token_url, ca_path=server.ca_file)
+        assert server.tokens() == []
+    assert (result["stage"], result["status_code"]) == ("http", 403)
+
+
+def test_server_error_is_http(tmp_path, mock_ca, pfx):  # pylint: disable=redefined-outer-name
+    with MockRnds(tmp_path / "m", mock_ca, force_status=503) as server:
+        result = rnds_auth.authenticate(pfx(), PASSWORD, url=server.token_url, ca_path=server.ca_file)
+    assert (result["stage"], result["status_code"]) == ("http", 503)
+    assert "RNDS" in result["diagnosis"]
+
+
+def test_wrong_path_is_http_404(mock, pfx):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.url + "/api/outra", ca_path=mock.ca_file)
+    assert (result["stage"], result["status_code"]) == ("http", 404)
+    assert "URL" in result["diagnosis"]
+
+
+def test_tcp_refused_on_closed_port(pfx):  # pylint: disable=redefined-outer-name
+    url = "https://127.0.0.1:%d/api/token" % closed_port()
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url=url)
+    assert result["authenticated"] is False
+    assert result["stage"] == "tcp"
+    assert "recusada" in result["diagnosis"]
+
+
+def test_tls_handshake_timeout(pfx):  # pylint: disable=redefined-outer-name
+    """A server that accepts TCP and never answers the TLS ClientHello."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    try:
+        url = "https://127.0.0.1:%d/api/token" % listener.getsockname()[1]
+        result = rnds_auth.authenticate(pfx(), PASSWORD, url=url, timeout=1)
+    finally:
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert result["stage"] == "tls"
+    assert "Tempo esgotado" in result["diagnosis"]
+
+
+def test_dns_failure(monkeypatch, pfx):  # pylint: disable=redefined-outer-name
+    asked = []
+
+    def no_such_name(host, *args, **kwargs):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url="https://ehr-auth.rnds.invalid/api/token")
+    assert asked == ["ehr-auth.rnds.invalid"]
+    assert result["stage"] == "dns"
+    assert "DNS" in result["diagnosis"] and "ehr-auth.rnds.invalid" in result["diagnosis"]
+
+
+def test_untrusted_server_certificate(mock, pfx):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url)  # system CAs only
+    assert result["stage"] == "tls"
+    assert "servidor" in result["diagnosis"] and "ca_path" in result["diagnosis"]
+
+
+def test_validate_certs_false(mock, pfx):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url, validate_certs=False)
+    assert result["authenticated"] is True
+
+
+def test_default_endpoints():
+    assert rnds_auth.resolve_url("homologacao", None) == "https://ehr-auth-hmg.saude.gov.br/api/token"
+    assert rnds_auth.resolve_url("producao", None) == "https://ehr-auth.saude.gov.br/api/token"
+    assert rnds_auth.resolve_url("producao", "https://x.test/api/token") == "https://x.test/api/token"
+
+
+@pytest.mark.parametrize("backend", ["cryptography", "openssl"])
+def test_wrong_password(pfx, backend):  # pylint: disable=redefined-outer-name
+    result = rnds_auth.authenticate(pfx(), "senha errada", url="https://127.0.0.1:1/api/token", backend=backend)
+    assert result["stage"] == "certificate"
+    assert result["authenticated"] is False
+    assert "senha" in result["diagnosis"].lower()
+    assert "senha errada" not in result["diagnosis"]
+
+
+@pytest.mark.parametrize("backend", ["cryptography", "openssl", "auto"])
+def test_pkcs12_without_private_key(pfx, backend):  # pylint: disable=redefined-outer-name
+    path = pfx(include_key=False)
+    result = rnds_auth.authenticate(path, PASSWORD, url="https://127.0.0.1:1/api/token", backend=backend)
+    assert result["stage"] == "certificate"
+    assert "chave privada" in result["diagnosis"]
+
+
+def test_certificate_input_errors(tmp_path, leaves):  # pylint: disable=redefined-outer-name
+    url = "https://127.0.0.1:1/api/token"
+    missing = rnds_auth.authenticate(str(tmp_path / "nao-existe.pfx"), PASSWORD, url=url)
+    assert missing["stage"] == "certificate" and "não encontrado" in missing["diagnosis"]
+    empty = tmp_path / "vazio.pfx"
+    empty.write_bytes(b"")
+    assert "vazio" in rnds_auth.authenticate(str(empty), PASSWORD, url=url)["diagnosis"]
+    pem = testca.write_cer(str(tmp_path / "cert.pem"), leaves["ok"], encoding="pem")
+    assert "PEM" in rnds_auth.authenticate(pem, PASSWORD, url=url)["diagnosis"]
+    der = testca.write_cer(str(tmp_path / "cert.cer"), leaves["ok"])
+    result = rnds_auth.authenticate(der, PASSWORD, url=url)
+    assert result["stage"] == "certificate" and "PKCS#12" in result["diagnosis"]
+    assert rnds_auth.authenticate(str(tmp_path), PASSWORD, url=url)["stage"] == "certificate"
+
+
+def test_file_without_password(mock, pfx):  # pylint: disable=redefined-outer-name
+    path = pfx(flavour="none", password="")
+    result = rnds_auth.authenticate(path, None, url=mock.token_url, ca_path=mock.ca_file)
+    assert result["authenticated"] is True, result["diagnosis"]
+
+
+@pytest.mark.parametrize("backend", ["cryptography", "openssl"])
+def test_key_material_is_private_encrypted_and_removed(monkeypatch, tmp_path, mock, pfx, backend):  # pylint: disable=redefined-outer-name
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    seen = []
+    original = ssl.SSLContext.load_cert_chain
+
+    def spy(self, certfile, keyfile=None, password=None):
+        folder = os.path.dirname(keyfile)
+        with open(keyfile, "rb") as handle:
+            key_pem = handle.read()
+        seen.append(dict(
+            folder=folder,
+            folder_mode=stat.S_IMODE(os.stat(folder).st_mode),
+            key_mode=stat.S_IMODE(os.stat(keyfile).st_mode),
+            cert_mode=stat.S_IMODE(os.stat(certfile).st_mode),
+            encrypted=b"ENCRYPTED PRIVATE KEY" in key_pem,
+            one_time=password,
+        ))
+        return original(self, certfile, keyfile, password)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", spy)
+    result = rnds_auth.authenticate(pfx(flavour="legacy-rc2"), PASSWORD, url=mock.token_url,
+                                    ca_path=mock.ca_file, backend=backend)
+    assert result["authenticated"] is True, result["diagnosis"]
+    assert len(seen) == 1
+    assert seen[0]["folder"].startswith(str(private_tmp))
+    assert seen[0]["folder_mode"] == 0o700
+    assert seen[0]["key_mode"] == 0o600 and seen[0]["cert_mode"] == 0o600
+    assert seen[0]["encrypted"] is True
+    assert seen[0]["one_time"] and seen[0]["one_time"] != PASSWORD
+    assert not os.listdir(str(private_tmp)), "temporary key material left behind"
+
+
+def test_openssl_password_never_in_argv(monkeypatch, pfx, mock):  # pylint: disable=redefined-outer-name
+    calls = []
+    original = rnds_auth.subprocess.run
+    path = pfx(flavour="legacy-rc2")  # before the spy: the test CA runs openssl too
+
+    def spy(cmd, *args, **kwargs):
+        calls.append((list(cmd), dict(kwargs.get("env") or {})))
+        return original(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(rnds_auth.subprocess, "run", spy)
+    result = rnds_auth.authenticate(path, PASSWORD, url=mock.token_url, ca_path=mock.ca_file, backend="openssl")
+    assert result["authenticated"] is True
+    assert calls
+    for cmd, env in calls:
+        assert not any(PASSWORD in arg for arg in cmd)
+        assert env.get("ESUS_RNDS_P12_PASSWORD") == PASSWORD
+    assert any("-legacy" in cmd for cmd, dummy in calls)
+
+
+# ---------------------------------------------------------------------------------------------
+# The module, through `ansible localhost -m esus.rnds.rnds_auth`
+
+SHIM = r'''
+import os, socket, sys
+_marker = os.environ.get("RNDS_TEST_SHIM_MARKER")
+_getaddrinfo = socket.getaddrinfo
+def _no_invalid(host, *args, **kwargs):
+    if isinstance(host, str) and host.rstrip(".").endswith(".invalid"):
+        if _marker:
+            with open(_marker, "a") as handle:
+                handle.write("dns %s\n" % host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _getaddrinfo(host, *args, **kwargs)
+socket.getaddrinfo = _no_invalid
+if os.environ.get("RNDS_TEST_NO_CRYPTOGRAPHY") == "1":
+    sys.modules["cryptography"] = None
+'''
+
+
+@pytest.fixture
+def shim_env(tmp_path):
+    folder = tmp_path / "shim"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(SHIM)
+    marker = tmp_path / "shim-marker"
+    env = {"PYTHONPATH": str(folder), "RNDS_TEST_SHIM_MARKER": str(marker)}
+    return env, marker
+
+
+def run_module(run_ansible, tmp_path, args, *extra, env_extra=None):
+    """Run the module ad hoc; secrets go through a vars file, not the command line."""
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps({"rnds_test_args": args}, ensure_ascii=False))
+    module_args = " ".join("%s={{ rnds_test_args.%s }}" % (key, key) for key in sorted(args))
+    proc = run_ansible(
+        "ansible", "localhost", "-m", "esus.rnds.rnds_auth", "-a", module_args,
+        "-e", "@%s" % varfile, *extra, env_extra=env_extra,
+    )
+    output = proc.stdout + proc.stderr
+    marker = "localhost | "
+    assert marker in proc.stdout, output
+    text = proc.stdout[proc.stdout.index(marker):]
+    result = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    return proc, result, output
+
+
+def test_module_authenticated_token_never_shown(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+    before = set(mock.tokens())
+    args = dict(path=pfx(flavour="legacy-rc2"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
+    assert proc.returncode == 0, output
+    assert result["authenticated"] is True
+    assert result["changed"] is False
+    assert result["stage"] == "ok" and result["status_code"] == 200 and result["expires_in"] == 1800
+    issued = set(mock.tokens()) - before
+    assert len(issued) == 1
+    for token in issued:
+        assert token not in output
+    assert PASSWORD not in output
+    assert "access_token" not in output
+
+
+def test_module_check_mode_still_authenticates(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+    args = dict(path=pfx(), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    proc, result, output = run_module(run_ansible, tmp_path, args, "--check")
+    assert proc.returncode == 0, output
+    assert result["authenticated"] is True and result["changed"] is False
+
+
+def test_module_refused_is_reported_not_failed(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+    args = dict(path=pfx("other"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    proc, result, output = run_module(run_ansible, tmp_path, args)
+    assert proc.returncode == 0, output
+    assert result["authenticated"] is False and result["stage"] == "tls"
+
+
+def test_module_fail_on_error(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+    args = dict(path=pfx("denied"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file,
+                fail_on_error=True)
+    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
+    assert proc.returncode != 0
+    assert "FAILED" in proc.stdout
+    assert result["stage"] == "http" and result["status_code"] == 403
+    assert "credenciado" in result["msg"]
+    assert PASSWORD not in output
+
+
+def test_module_tcp_refused(run_ansible, tmp_path, pfx):  # pylint: disable=redefined-outer-name
+    args = dict(path=pfx(), password=PASSWORD, url="https://127.0.0.1:%d/api/token" % closed_port())
+    proc, result, output = run_module(run_ansible, tmp_path, args)
+    assert proc.returncode == 0, output
+    assert result["stage"] == "tcp"
+
+
+def test_module_dns_failure_without_dns_traffic(run_ansible, tmp_path, pfx, shim_env):  # pylint: disable=redefined-outer-name
+    env, marker = shim_env
+    args = dict(path=pfx(), password=PASSWORD, url="https://ehr-auth.rnds.invalid/api/token")
+    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra=env)
+    assert proc.returncode == 0, output
+    assert result["stage"] == "dns"
+    assert "ehr-auth.rnds.invalid" in result["diagnosis"]
+    assert "dns ehr-auth.rnds.invalid" in marker.read_text()  # the shim answered, not a resolver
+
+
+def test_module_host_without_cryptography_uses_openssl(run_ansible, tmp_path, mock, pfx, shim_env):  # pylint: disable=redefined-outer-name
+    env, dummy = shim_env
+    env["RNDS_TEST_NO_CRYPTOGRAPHY"] = "1"
+    args = dict(path=pfx(flavour="legacy-rc2"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra=env)
+    assert proc.returncode == 0, output
+    assert result["authenticated"] is True, result["diagnosis"]
+    assert result["certificate_backend"] == "openssl"
+
+
+def test_module_rejects_plain_http_url(run_ansible, tmp_path, pfx):  # pylint: disable=redefined-outer-name
+    args = dict(path=pfx(), password=PASSWORD, url="http://127.0.0.1:1/api/token")
+    proc, result, dummy = run_module(run_ansible, tmp_path, args)
+    assert proc.returncode != 0
+    assert "https" in result["msg"]
