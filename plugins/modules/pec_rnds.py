@@ -10,7 +10,7 @@ module: pec_rnds
 short_description: Enable or disable the RNDS/CADSUS certificate of a municipality in the PEC e-SUS APS
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Does what the Administrador Municipal does in the PEC (Gestão Municipal, Configuração RNDS / Certificados) through
     the PEC HTTP API - pick a certificate file found in the C(chaves) folder, give its password and the identificador do

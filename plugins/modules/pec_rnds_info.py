@@ -10,7 +10,7 @@ module: pec_rnds_info
 short_description: Read the RNDS/CADSUS certificate state of a PEC e-SUS APS, per municipality
 version_added: 0.1.0
 author:
-  - esus.rnds maintainers
+  - esus.rnds maintainers (!UNKNOWN)
 description:
   - Read-only. Asks the PEC HTTP API for its version and, for each municipality the given Administrador Municipal
     credentials can see, the RNDS and CADSUS state (enabled or not, when, certificate file, fingerprint, validity,

@@ -97,7 +97,7 @@ class Simulator:
         deadline = time.monotonic() + timeout
         line = b""
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            ready, _unused_w, _unused_x = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
                 if line:
@@ -221,7 +221,7 @@ class RawSession:
             response = exc
         with response:
             for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = header.partition("=")
+                name, _sep, rest = header.partition("=")
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
             payload = response.read()
             status = response.status if hasattr(response, "status") else response.code
@@ -232,7 +232,7 @@ class RawSession:
         return status, document, payload
 
     def login(self, user, password):
-        status, document, _ = self.post("Login", {"input": {"usuario": user, "senha": password}})
+        status, document, _payload = self.post("Login", {"input": {"usuario": user, "senha": password}})
         return status, document
 
 

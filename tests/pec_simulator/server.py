@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -405,7 +404,7 @@ class Store:
     @staticmethod
     def _new_contra_chave():
         alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-        raw = "".join(secrets.choice(alphabet) for _ in range(24))
+        raw = "".join(secrets.choice(alphabet) for _index in range(24))
         return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
     @staticmethod
@@ -895,9 +894,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 def parse_listen(text):
     if text.startswith("["):
-        host, _, port = text[1:].partition("]:")
+        host, _sep, port = text[1:].partition("]:")
     else:
-        host, _, port = text.rpartition(":")
+        host, _sep, port = text.rpartition(":")
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError("use HOST:PORTA, por exemplo 127.0.0.1:8080")
     return host, int(port)
@@ -915,7 +914,7 @@ def parse_admin(text):
 
 
 def parse_municipio(text):
-    ibge, _, nome = text.partition(":")
+    ibge, _sep, nome = text.partition(":")
     if not re.match(r"^\d{7}$", ibge):
         raise argparse.ArgumentTypeError("código IBGE precisa ter 7 dígitos: %s" % ibge)
     return ibge, nome or KNOWN_MUNICIPIOS.get(ibge) or "Município %s" % ibge

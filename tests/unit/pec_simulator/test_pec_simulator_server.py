@@ -62,7 +62,7 @@ def test_start_readiness_files_and_clean_shutdown(sim_factory):
     pid_file = os.path.join(sim.state_dir, "pec-simulator.pid")
     with open(pid_file, encoding="utf-8") as handle:
         assert int(handle.read()) == sim.proc.pid
-    status, document, _ = RawSession(sim.url).post("Info")
+    status, document, _unused = RawSession(sim.url).post("Info")
     assert status == 200
     assert document["data"]["info"]["versao"] == "5.4.1"
     assert document["data"]["info"]["municipios"] == [{"ibge": SP, "nome": "São Paulo"}]
@@ -87,16 +87,16 @@ def test_login_session_and_xsrf(sim_factory):
     assert document["errors"][0]["message"] == "Usuário e/ou senha incorretos."
     assert "JSESSIONID" not in session.cookies
     # No session at all.
-    status, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP})
+    status, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP})
     assert status == 401 and error_code(document) == "NAO_AUTENTICADO"
     status, document = session.login("admin", "senha-admin")
     assert status == 200
     assert document["data"]["login"]["municipios"] == [{"ibge": SP, "nome": "São Paulo"}]
     assert {"JSESSIONID", "XSRF-TOKEN"} <= set(session.cookies)
     # Session cookie without the XSRF header.
-    status, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP}, xsrf=False)
+    status, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP}, xsrf=False)
     assert status == 403 and error_code(document) == "XSRF_INVALIDO"
-    status, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": False})
+    status, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": False})
     assert status == 200
     config = document["data"]["configuracaoCertificados"]
     assert config["rnds"]["habilitado"] is False and "contraChave" not in config
@@ -105,9 +105,9 @@ def test_login_session_and_xsrf(sim_factory):
 def test_unknown_operation_and_bad_requests(sim_factory):
     sim = sim_factory(admins=[ADMIN])
     session = RawSession(sim.url)
-    status, document, _ = session.post("RemoverTudo")
+    status, document, _unused = session.post("RemoverTudo")
     assert status == 200 and error_code(document) == "OPERACAO_DESCONHECIDA"
-    status, document, _ = session.post(None, raw_body=b"{not json")
+    status, document, _unused = session.post(None, raw_body=b"{not json")
     assert status == 400 and error_code(document) == "REQUISICAO_INVALIDA"
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
     conn.request("GET", "/api/nada")
@@ -127,7 +127,7 @@ def test_lists_only_pkcs12_in_lowercase_chaves(sim_factory, test_ca):
     testca.write_pkcs12(os.path.join(other, "z.pfx"), leaf, "x")
     sim.start()
     session = logged_in(sim)
-    _, document, _ = session.post("CertificadosDisponiveis")
+    _unused, document, _unused = session.post("CertificadosDisponiveis")
     files = document["data"]["certificadosDisponiveis"]
     assert [f["nome"] for f in files] == ["a.PFX", "b.p12"]
     with open(os.path.join(sim.chaves, "b.p12"), "rb") as handle:
@@ -138,7 +138,7 @@ def test_lists_only_pkcs12_in_lowercase_chaves(sim_factory, test_ca):
 
 def test_no_chaves_folder_lists_nothing(sim_factory):
     sim = sim_factory(admins=[ADMIN])
-    _, document, _ = logged_in(sim).post("CertificadosDisponiveis")
+    _unused, document, _unused = logged_in(sim).post("CertificadosDisponiveis")
     assert document["data"]["certificadosDisponiveis"] == []
 
 
@@ -149,7 +149,7 @@ def test_enable_each_pkcs12_flavour_with_hard_password(sim_factory, test_ca, fla
     put(sim, "fms.pfx", leaf, testca.HARD_PASSWORD, flavour=flavour)
     sim.start()
     session = logged_in(sim)
-    status, document, _ = enable(session, "fms.pfx", testca.HARD_PASSWORD)
+    status, document, _unused = enable(session, "fms.pfx", testca.HARD_PASSWORD)
     assert status == 200, document
     state = document["data"]["habilitarCertificado"]
     assert state["habilitado"] is True
@@ -158,7 +158,7 @@ def test_enable_each_pkcs12_flavour_with_hard_password(sim_factory, test_ca, fla
     assert state["identificadorSolicitante"] == "ID-123"
     assert state["certificado"] == "fms.pfx"
     # The listing now knows the fingerprint of that exact file.
-    _, document, _ = session.post("CertificadosDisponiveis")
+    _unused, document, _unused = session.post("CertificadosDisponiveis")
     assert document["data"]["certificadosDisponiveis"][0]["fingerprintSha256"] == state["fingerprintSha256"]
 
 
@@ -170,11 +170,11 @@ def test_openssl_backend_opens_legacy_and_detects_wrong_password(sim_factory, te
     put(sim, "nokey.pfx", leaf, "senha", include_key=False)
     sim.start()
     session = logged_in(sim)
-    _, document, _ = enable(session, "legacy.p12", "outra senha")
+    _unused, document, _unused = enable(session, "legacy.p12", "outra senha")
     assert error_code(document) == "CERTIFICADO_SENHA_INCORRETA"
-    _, document, _ = enable(session, "nokey.pfx", "senha")
+    _unused, document, _unused = enable(session, "nokey.pfx", "senha")
     assert error_code(document) == "CERTIFICADO_SEM_CHAVE_PRIVADA"
-    _, document, _ = enable(session, "legacy.p12", testca.HARD_PASSWORD)
+    _unused, document, _unused = enable(session, "legacy.p12", testca.HARD_PASSWORD)
     assert document["data"]["habilitarCertificado"]["fingerprintSha256"] == leaf.cert.fingerprint(
         hashes.SHA256()).hex()
 
@@ -210,10 +210,10 @@ def test_refusals_with_pec_messages(sim_factory, test_ca):
     now = _now()
     good = test_ca.issue_ecnpj()
     put(sim, "bom.pfx", good, "senha")
-    put(sim, "vencido.pfx", test_ca.issue_ecnpj(not_before=now - datetime.timedelta(days=400),
-                                                  not_after=now - datetime.timedelta(days=2)), "senha")
-    put(sim, "futuro.pfx", test_ca.issue_ecnpj(not_before=now + datetime.timedelta(days=5),
-                                                 not_after=now + datetime.timedelta(days=400)), "senha")
+    expired = test_ca.issue_ecnpj(not_before=now - datetime.timedelta(days=400), not_after=now - datetime.timedelta(days=2))
+    future = test_ca.issue_ecnpj(not_before=now + datetime.timedelta(days=5), not_after=now + datetime.timedelta(days=400))
+    put(sim, "vencido.pfx", expired, "senha")
+    put(sim, "futuro.pfx", future, "senha")
     put(sim, "semchave.pfx", good, "senha", include_key=False)
     put(sim, "trocada.pfx", good, "senha", key_override=test_ca.issue_ecnpj().key)
     with open(os.path.join(sim.chaves, "lixo.pfx"), "wb") as handle:
@@ -234,16 +234,16 @@ def test_refusals_with_pec_messages(sim_factory, test_ca):
         ("bom.pfx", "senha", "com espaço", "IDENTIFICADOR_INVALIDO", None),
     ]
     for name, password, requester, code, message in cases:
-        status, document, _ = enable(session, name, password, requester=requester)
+        status, document, _unused = enable(session, name, password, requester=requester)
         assert status == 200 and error_code(document) == code, (name, document)
         if message:
             assert message in document["errors"][0]["message"]
-    _, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP})
+    _unused, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP})
     assert document["data"]["configuracaoCertificados"]["rnds"]["habilitado"] is False
     # CADSUS does not need the identificador.
-    _, document, _ = enable(session, "bom.pfx", "senha", service="CADSUS", requester=None)
+    _unused, document, _unused = enable(session, "bom.pfx", "senha", service="CADSUS", requester=None)
     assert document["data"]["habilitarCertificado"]["habilitado"] is True
-    _, document, _ = enable(session, "bom.pfx", "senha", service="SISAB")
+    _unused, document, _unused = enable(session, "bom.pfx", "senha", service="SISAB")
     assert error_code(document) == "SERVICO_INVALIDO"
 
 
@@ -253,11 +253,11 @@ def test_state_persists_across_restart_and_audit_log(sim_factory, test_ca):
     put(sim, "fms.pfx", leaf, testca.HARD_PASSWORD, flavour="legacy-rc2")
     sim.start()
     session = logged_in(sim)
-    _, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": True})
+    _unused, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": True})
     contra_chave = document["data"]["configuracaoCertificados"]["contraChave"]
     assert len(contra_chave.replace("-", "")) == 24
     enable(session, "fms.pfx", "errada")
-    _, document, _ = enable(session, "fms.pfx", testca.HARD_PASSWORD)
+    _unused, document, _unused = enable(session, "fms.pfx", testca.HARD_PASSWORD)
     enabled = document["data"]["habilitarCertificado"]
     port = sim.port
     sim.restart()
@@ -265,14 +265,14 @@ def test_state_persists_across_restart_and_audit_log(sim_factory, test_ca):
     # Sessions do not survive a restart, the state does.
     old = RawSession(sim.url)
     old.cookies = dict(session.cookies)
-    status, document, _ = old.post("ConfiguracaoCertificados", {"municipio": SP})
+    status, document, _unused = old.post("ConfiguracaoCertificados", {"municipio": SP})
     assert status == 401
     session = logged_in(sim)
-    _, document, _ = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": True})
+    _unused, document, _unused = session.post("ConfiguracaoCertificados", {"municipio": SP, "comContraChave": True})
     config = document["data"]["configuracaoCertificados"]
     assert config["rnds"] == enabled
     assert config["contraChave"] == contra_chave
-    _, document, _ = session.post("DesabilitarCertificado", {"input": {"municipio": SP, "servico": "RNDS"}})
+    _unused, document, _unused = session.post("DesabilitarCertificado", {"input": {"municipio": SP, "servico": "RNDS"}})
     assert document["data"]["desabilitarCertificado"]["habilitado"] is False
     lines = sim.audit_lines()
     assert [(line["action"], line["result"].split(":")[0]) for line in lines] == [
@@ -294,7 +294,7 @@ def test_state_persists_across_restart_and_audit_log(sim_factory, test_ca):
 
 def test_admin_municipio_is_added_to_the_installation(sim_factory):
     sim = sim_factory(admins=["a:b:" + RJ], municipios=[SP])
-    _, document, _ = RawSession(sim.url).post("Info")
+    _unused, document, _unused = RawSession(sim.url).post("Info")
     assert [m["ibge"] for m in document["data"]["info"]["municipios"]] == [SP, RJ]
 
 
@@ -303,21 +303,21 @@ def test_multimunicipal_admins(sim_factory, test_ca):
                       municipios=[SP, RJ + ":Rio"], start=False)
     put(sim, "comum.pfx", test_ca.issue_ecnpj(), "senha")
     sim.start()
-    _, document, _ = RawSession(sim.url).post("Info")
+    _unused, document, _unused = RawSession(sim.url).post("Info")
     assert document["data"]["info"]["instalacao"] == "MULTIMUNICIPAL"
     sp = logged_in(sim, "sp", "senha-sp")
     status, document = RawSession(sim.url).login("sp", "senha-rj")
     assert error_code(document) == "LOGIN_RECUSADO"
-    _, document, _ = sp.post("ConfiguracaoCertificados", {"municipio": RJ})
+    _unused, document, _unused = sp.post("ConfiguracaoCertificados", {"municipio": RJ})
     assert error_code(document) == "SEM_PERMISSAO"
-    _, document, _ = sp.post("ConfiguracaoCertificados", {"municipio": "1234567"})
+    _unused, document, _unused = sp.post("ConfiguracaoCertificados", {"municipio": "1234567"})
     assert error_code(document) == "MUNICIPIO_DESCONHECIDO"
-    _, document, _ = enable(sp, "comum.pfx", "senha", ibge=RJ)
+    _unused, document, _unused = enable(sp, "comum.pfx", "senha", ibge=RJ)
     assert error_code(document) == "SEM_PERMISSAO"
-    _, document, _ = enable(sp, "comum.pfx", "senha", ibge=SP)
+    _unused, document, _unused = enable(sp, "comum.pfx", "senha", ibge=SP)
     assert document["data"]["habilitarCertificado"]["habilitado"] is True
     rj = logged_in(sim, "rj", "senha-rj")
-    _, document, _ = rj.post("ConfiguracaoCertificados", {"municipio": RJ})
+    _unused, document, _unused = rj.post("ConfiguracaoCertificados", {"municipio": RJ})
     config = document["data"]["configuracaoCertificados"]
     assert config["municipio"] == {"ibge": RJ, "nome": "Rio"}
     assert config["rnds"]["habilitado"] is False  # state is per municipality
@@ -339,7 +339,7 @@ def test_runtime_faults(sim_factory):
     assert status == 200 and document is None and payload
     # huge: a valid but very large body.
     sim.set_fault(huge=1)
-    status, _, payload = session.post("Info")
+    status, _unused, payload = session.post("Info")
     assert status == 200 and len(payload) > 4 * 1024 * 1024
     # drop: connection closed without any answer.
     sim.set_fault(drop=1)
@@ -403,7 +403,7 @@ def test_https_mode(sim_factory, test_ca, tmp_path):
     cert, key = testca.write_pem_files(str(tmp_path), server_leaf, "server")
     sim = sim_factory(admins=[ADMIN], https_cert=cert, https_key=key)
     assert sim.url.startswith("https://127.0.0.1:")
-    status, document, _ = RawSession(sim.url).post("Info")
+    status, document, _unused = RawSession(sim.url).post("Info")
     assert status == 200 and document["data"]["info"]["versao"]
     props = os.path.join(sim.install_dir, "webserver", "config", "application.properties")
     with open(props, encoding="utf-8") as handle:
@@ -446,7 +446,7 @@ def test_state_file_is_valid_json_after_many_writes(sim_factory, test_ca):
     put(sim, "fms.pfx", test_ca.issue_ecnpj(), "senha")
     sim.start()
     session = logged_in(sim)
-    for _ in range(3):
+    for _round in range(3):
         enable(session, "fms.pfx", "senha")
         session.post("DesabilitarCertificado", {"input": {"municipio": SP, "servico": "RNDS"}})
     with open(os.path.join(sim.state_dir, "state.json"), encoding="utf-8") as handle:

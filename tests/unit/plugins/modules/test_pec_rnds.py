@@ -200,8 +200,8 @@ def test_verbose_output_never_shows_passwords(pec, run_ansible, tmp_path):  # py
         enable_task(),
         dict(enable_task(certificate_password="{{ wrong_password }}", requester_id="OUTRO"), ignore_errors=True),
     ]
-    proc, _ = run_playbook(run_ansible, tmp_path, tasks, variables(pec, wrong_password=WRONG_PASSWORD),
-                           diff=True, verbosity=4, json_output=False)
+    proc, _unused = run_playbook(run_ansible, tmp_path, tasks, variables(pec, wrong_password=WRONG_PASSWORD),
+                                 diff=True, verbosity=4, json_output=False)
     assert "esus.rnds.pec_rnds" in proc.stdout or "pec_rnds" in proc.stdout
     assert "Senha do certificado incorreta" in proc.stdout  # the failure is shown...
     assert_no_secret(proc)  # ...the passwords are not

@@ -46,7 +46,7 @@ def multi(sim_factory, leaf):  # pylint: disable=redefined-outer-name
     sim.start()
     session = RawSession(sim.url)
     session.login("sp", SP_PASSWORD)
-    status, document, _ = session.post("HabilitarCertificado", {"input": {
+    status, document, _unused = session.post("HabilitarCertificado", {"input": {
         "municipio": SP, "servico": "RNDS", "certificado": "sp.pfx", "senha": "senha-sp",
         "identificadorSolicitante": "ID-SP"}})
     assert status == 200 and document["data"]["habilitarCertificado"]["habilitado"], document
