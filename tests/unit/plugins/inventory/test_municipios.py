@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
 import textwrap
 
 import pytest
@@ -614,3 +615,42 @@ def test_csv_not_found(inventory, make_source):
     result, dummy = inventory(make_source(GOOD_LINES, options={"csv": "outra.csv"}))
     assert result.returncode != 0
     assert "Não foi possível ler a planilha" in result.stderr and "outra.csv" in result.stderr
+
+
+def test_list_output_round_trips_through_a_stored_copy(inventory, run_ansible, tmp_path):
+    """What AWX does: store the --list output of the sync, serve it to jobs as a script inventory.
+
+    The secrets stay vault ciphertext in the stored copy and decrypt in the job.
+    """
+    result, data = inventory(EXAMPLE_CONFIG, "--list", "--export", vault_password_file=EXAMPLE_VAULT_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    data["_meta"].pop("profile", None)
+    stored = tmp_path / "stored.json"
+    stored.write_text(json.dumps(data), encoding="utf-8")
+    for certificate_password, dummy, admin_password in EXAMPLE_SECRETS.values():
+        assert certificate_password not in stored.read_text(encoding="utf-8")
+        assert admin_password not in stored.read_text(encoding="utf-8")
+    script = tmp_path / "inventario_armazenado.py"
+    script.write_text("#!%s\nimport sys\nsys.stdout.write(open(%r, encoding='utf-8').read())\n" % (sys.executable, str(stored)), encoding="utf-8")
+    script.chmod(0o755)
+    playbook = tmp_path / "confere.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - name: Secrets of a stored inventory decrypt in the job
+          hosts: all
+          gather_facts: false
+          connection: local
+          tasks:
+            - name: Every municipality's passwords
+              ansible.builtin.assert:
+                that:
+                  - __m | map(attribute='certificate_password') | select('match', '^.ertificado') | list | length == __m | length
+                  - __m | map(attribute='admin_password') | select('match', '^Adm1n[$]') | list | length == __m | length
+                quiet: true
+              vars:
+                __m: "{{ rnds_municipios | default([]) | esus.rnds.municipality_list(hostvars[inventory_hostname]) }}"
+        """), encoding="utf-8")
+    result = run_ansible("ansible-playbook", "-i", script, playbook,
+                         env_extra={"ANSIBLE_VAULT_PASSWORD_FILE": str(EXAMPLE_VAULT_PASSWORD),
+                                    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok=1") == 6 and "failed=0" in result.stdout
