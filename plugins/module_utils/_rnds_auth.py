@@ -118,9 +118,9 @@ def _convert_with_cryptography(data, password, workdir, one_time):
 
 
 def _run_openssl(openssl, args, env):
-    proc = subprocess.run(  # pylint: disable=subprocess-run-check
+    proc = subprocess.run(
         [openssl, "pkcs12"] + args,
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
     )
     return proc.returncode, proc.stderr.decode("utf-8", "replace")
 

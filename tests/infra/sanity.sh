@@ -4,7 +4,7 @@
 # ansible-test wants the collection at .../ansible_collections/esus/rnds, so the files of the
 # work tree (tracked + untracked, not ignored, build/ excluded) are copied to
 # build/sanity/ansible_collections/esus/rnds, made a git repository (ansible-test lists the
-# files to test with git), and tested there.
+# files to test with git), and tested there. Tool caches (.ansible/, tests/output/) are left out.
 #
 # Mode: --venv. ansible-test builds its own virtual environments with the sanity test
 # requirements from PyPI; no container registry is needed (--docker would pull images).
@@ -26,6 +26,14 @@ die() { echo "sanity: ERRO: $*" >&2; exit 1; }
 [ -x "$ANSIBLE_TEST" ] || die "ansible-test não encontrado em .venv (rode 'make venv')."
 command -v git >/dev/null 2>&1 || die "git é necessário para listar os arquivos da coleção."
 
+# One run at a time: build/sanity and the sanity virtual environments are shared.
+mkdir -p "$ROOT/build"
+exec 9>"$ROOT/build/sanity.lock"
+if ! flock -n 9; then
+  say "outra execução do sanity está em andamento; aguardando ela terminar."
+  flock -w 3600 9 || die "a outra execução do sanity não terminou em 1 hora."
+fi
+
 # 1. Copy of the collection (exactly what git would see: tracked + untracked, minus ignored).
 rm -rf "$ROOT/build/sanity"
 mkdir -p "$DEST"
@@ -33,7 +41,9 @@ mkdir -p "$DEST"
   cd "$ROOT"
   git ls-files -z -co --exclude-standard \
     | while IFS= read -r -d '' f; do
-        case "$f" in build/*) continue ;; esac
+        # build/: our own outputs; .ansible/: ansible-lint's cache (holds a copy of the
+        # collection); tests/output/: ansible-test's results when it is run in the work tree.
+        case "$f" in build/* | .ansible/* | tests/output/*) continue ;; esac
         # tracked files deleted in the work tree are listed by -c: skip them
         if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
       done \

@@ -277,7 +277,7 @@ def test_openssl_password_never_in_argv(monkeypatch, pfx, mock):  # pylint: disa
 
     def spy(cmd, *args, **kwargs):
         calls.append((list(cmd), dict(kwargs.get("env") or {})))
-        return original(cmd, *args, **kwargs)
+        return original(cmd, *args, check=kwargs.pop("check", False), **kwargs)
 
     monkeypatch.setattr(rnds_auth.subprocess, "run", spy)
     result = rnds_auth.authenticate(path, PASSWORD, url=mock.token_url, ca_path=mock.ca_file, backend="openssl")
