@@ -692,6 +692,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "e-SUS-APS-PEC-Simulador"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 120  # idle keep-alive connections do not hold a thread forever
 
     @property
     def pec(self):
@@ -706,6 +707,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (ssl.SSLError, OSError):
                 self.close_connection = True
                 raise
+            self.request.settimeout(self.timeout)
 
     def log_message(self, fmt, *args):  # noqa: D401 - quiet unless asked
         if self.server.verbose:
