@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pec_certificate action plugin: controller-side validation, cache, vault, secrets, round trips.
+
+Real runs: ansible-playbook against ``ansible_connection: local`` hosts whose PEC installations
+are temporary folders (see tests/integration/certificate/harness.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import testca
+
+from ansible_collections.esus.rnds.plugins.action import pec_certificate as action
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate"))
+import harness  # noqa: E402  pylint: disable=wrong-import-position
+
+PASSWORD = testca.HARD_PASSWORD
+SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+def assert_no_secret(text, content=None):
+    for piece in SECRET_PIECES:
+        assert piece not in text
+    if content is not None:
+        encoded = base64.b64encode(content).decode("ascii")
+        for start in range(0, len(encoded) - 60, 500):
+            assert encoded[start:start + 60] not in text
+
+
+@pytest.fixture
+def lab(tmp_path, run_ansible):
+    return harness.Lab(tmp_path / "lab", run_ansible)
+
+
+@pytest.fixture
+def pfx(make_pkcs12):
+    return make_pkcs12(password=PASSWORD, name="fms-3550308.pfx")
+
+
+# ----------------------------------------------------------------------------- success path
+
+def test_deploy_returns_certificate_facts_and_runs_the_module_once(lab, pfx, ecnpj_leaf):
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "expected_cnpj": "12.345.678/0001-95"}, "-vvv")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = results["h1"]
+    assert result["changed"] is True and not result.get("failed")
+    cert = result["certificate"]
+    assert cert["name"] == "fms-3550308.pfx"
+    assert cert["cnpj"] == "12345678000195"
+    assert cert["fingerprint_sha256"] == ecnpj_leaf.cert.fingerprint(testca.hashes.SHA256()).hex()
+    assert cert["not_after"] == ecnpj_leaf.cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 360 <= cert["days_remaining"] <= 365
+    assert "CN=FUNDO MUNICIPAL DE SAUDE DE TESTE" in cert["subject"]
+    assert cert["sha256"] == hashlib.sha256(pfx.read_bytes()).hexdigest() == result["checksum"]
+    deployed = lab.chaves("h1") / "fms-3550308.pfx"
+    assert deployed.read_bytes() == pfx.read_bytes()
+    # one module execution for one certificate on one host, nothing else sent
+    assert harness.module_runs(proc.stdout) == {"h1": 1}
+    assert_no_secret(proc.stdout + proc.stderr, pfx.read_bytes())
+
+
+def test_one_module_execution_per_host_without_pipelining(lab, pfx):
+    for host in ("h1", "h2", "h3"):
+        lab.add_host(host)
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD}, "-vvv",
+                               env_extra={"ANSIBLE_PIPELINING": "False"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert all(r["changed"] for r in results.values()) and len(results) == 3
+    assert harness.module_runs(proc.stdout, pipelining=False) == {"h1": 1, "h2": 1, "h3": 1}
+    assert_no_secret(proc.stdout + proc.stderr, pfx.read_bytes())
+
+
+def test_warning_when_few_days_remain(lab, test_ca, make_pkcs12):
+    leaf = test_ca.issue_ecnpj(days=10)
+    src = make_pkcs12(leaf=leaf, password=PASSWORD, name="curto.pfx")
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(src), "password": PASSWORD})
+    assert proc.returncode == 0
+    assert results["h1"]["changed"] is True
+    assert "curto.pfx expira em" in proc.stdout + proc.stderr
+    assert (lab.chaves("h1") / "curto.pfx").exists()
+
+
+def test_validate_only_never_touches_the_host(lab, pfx):
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True}, "-vvv")
+    assert proc.returncode == 0
+    result = results["h1"]
+    assert result["changed"] is False and result["validated"] is True
+    assert result["certificate"]["cnpj"] == "12345678000195"
+    assert not lab.chaves("h1").exists()
+    assert harness.module_runs(proc.stdout) == {}
+
+
+def test_windows_host_needs_validate_only(lab, pfx):
+    lab.add_host("w1", ansible_shell_type="powershell")
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
+    assert results["w1"]["failed"] is True
+    assert "Windows" in results["w1"]["msg"]
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True})
+    assert results["w1"].get("failed") is not True and results["w1"]["certificate"]["name"] == "fms-3550308.pfx"
+
+
+# ----------------------------------------------------------------------------- refusals
+
+def _refused(lab, pc, expect):
+    lab.add_host("h1")
+    proc, results = lab.deploy(pc, "-vvv")
+    result = results["h1"]
+    assert result["failed"] is True, result
+    assert expect in result["msg"], result["msg"]
+    # stopped on the controller: no module execution, nothing created on the host
+    assert harness.module_runs(proc.stdout) == {}
+    assert not lab.chaves("h1").exists()
+    assert_no_secret(proc.stdout + proc.stderr)
+    return result
+
+
+def test_cer_file_refused_by_name(lab, make_cer):
+    cer = make_cer(name="fms.cer")
+    _refused(lab, {"src": str(cer), "password": PASSWORD}, "não termina em .pfx ou .p12")
+
+
+def test_cer_content_refused_even_with_pfx_name(lab, make_cer):
+    cer = make_cer(name="fms.cer")
+    result = _refused(lab, {"src": str(cer), "password": PASSWORD, "name": "fms.pfx"}, "sem a chave privada")
+    assert result["msg"].startswith("fms.cer: ")
+
+
+def test_wrong_password_refused(lab, pfx):
+    result = _refused(lab, {"src": str(pfx), "password": "errada"}, "Senha do certificado incorreta")
+    assert "certificate" not in result
+
+
+def test_wrong_password_that_looks_like_the_hard_one_is_not_echoed(lab, make_pkcs12):
+    src = make_pkcs12(password="outra", name="x.pfx")
+    _refused(lab, {"src": str(src), "password": PASSWORD}, "Senha do certificado incorreta")
+
+
+def test_expired_refused(lab, test_ca, make_pkcs12):
+    leaf = test_ca.issue_ecnpj(not_before=NOW - datetime.timedelta(days=400), not_after=NOW - datetime.timedelta(days=2))
+    src = make_pkcs12(leaf=leaf, password=PASSWORD, name="fms.pfx")
+    result = _refused(lab, {"src": str(src), "password": PASSWORD}, "o certificado fms.pfx expirou em")
+    assert "obtenha um novo .pfx e atualize rnds_certificate_src" in result["msg"]
+    assert result["certificate"]["expired"] is True and result["certificate"]["days_remaining"] < 0
+
+
+def test_not_yet_valid_refused(lab, test_ca, make_pkcs12):
+    leaf = test_ca.issue_ecnpj(not_before=NOW + datetime.timedelta(days=3), not_after=NOW + datetime.timedelta(days=300))
+    src = make_pkcs12(leaf=leaf, password=PASSWORD, name="fms.pfx")
+    _refused(lab, {"src": str(src), "password": PASSWORD}, "só é válido a partir de")
+
+
+def test_cnpj_mismatch_refused(lab, pfx):
+    result = _refused(lab, {"src": str(pfx), "password": PASSWORD, "expected_cnpj": "11.222.333/0001-81"},
+                      "é do CNPJ 12.345.678/0001-95, mas rnds_expected_cnpj é 11.222.333/0001-81")
+    assert result["certificate"]["cnpj"] == "12345678000195"
+
+
+def test_ecpf_refused_when_a_cnpj_is_expected(lab, test_ca, make_pkcs12):
+    src = make_pkcs12(leaf=test_ca.issue_ecpf(), password=PASSWORD, name="pessoa.pfx")
+    _refused(lab, {"src": str(src), "password": PASSWORD, "expected_cnpj": "12345678000195"}, "não traz CNPJ")
+
+
+def test_missing_private_key_refused(lab, ecnpj_leaf, make_pkcs12):
+    src = make_pkcs12(password=PASSWORD, name="semchave.pfx", include_key=False)
+    _refused(lab, {"src": str(src), "password": PASSWORD}, "não contém a chave privada")
+
+
+def test_key_mismatch_refused(lab, make_pkcs12):
+    other = testca.rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    src = make_pkcs12(password=PASSWORD, name="trocada.pfx", key_override=other)
+    _refused(lab, {"src": str(src), "password": PASSWORD}, "não corresponde ao certificado")
+
+
+def test_non_icp_refused_only_when_required(lab, test_ca, make_pkcs12):
+    src = make_pkcs12(leaf=test_ca.issue_ecnpj(icp=False), password=PASSWORD, name="egestor.pfx")
+    _refused(lab, {"src": str(src), "password": PASSWORD, "require_icp_brasil": True}, "não é ICP-Brasil")
+    proc, results = lab.deploy({"src": str(src), "password": PASSWORD})
+    assert results["h1"]["changed"] is True and results["h1"]["certificate"]["icp_brasil"] is False
+
+
+def test_missing_source_refused(lab, tmp_path):
+    _refused(lab, {"src": str(tmp_path / "nao-existe.pfx"), "password": PASSWORD}, "não foi encontrado no controlador")
+
+
+@pytest.mark.parametrize("name", ["../fms.pfx", "sub/fms.pfx", "a\\b.pfx", "fms..pfx", "fms.pfx\n", ".pfx",
+                                  "x" * 252 + ".pfx", "fms.txt", "fms.pfx.bak"])
+def test_unsafe_names_refused(lab, pfx, name):
+    _refused(lab, {"src": str(pfx), "password": PASSWORD, "name": name}, "rnds_certificate_name")
+
+
+@pytest.mark.parametrize("name", ["FMS.PFX", "fms.P12", "município-ção.pfx"])
+def test_names_accepted(lab, pfx, name):
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "name": name})
+    assert results["h1"]["changed"] is True, results["h1"]
+    assert (lab.chaves("h1") / name).read_bytes() == pfx.read_bytes()
+
+
+@pytest.mark.parametrize("field,value,expect", [
+    ("mode", "0644", "outros"),
+    ("mode", "0604", "outros"),
+    ("mode", "0750", "executável"),
+    ("mode", "4640", "especiais"),
+    ("mode", "rw-r-----", "inválido"),
+    ("dir_mode", "0755", "outros"),
+    ("dir_mode", "0751", "outros"),
+])
+def test_world_bits_and_bad_modes_refused(lab, pfx, field, value, expect):
+    _refused(lab, {"src": str(pfx), "password": PASSWORD, field: value}, expect)
+
+
+@pytest.mark.parametrize("dirname", ["../chaves", "a/b", ".."])
+def test_unsafe_dirname_refused(lab, pfx, dirname):
+    _refused(lab, {"src": str(pfx), "password": PASSWORD, "chaves_dirname": dirname}, "rnds_chaves_dirname")
+
+
+def test_content_option_is_reserved(lab, pfx):
+    lab.add_host("h1")
+    proc = lab.run_ansible("ansible", "all", "-i", lab.inventory(), "-m", "esus.rnds.pec_certificate",
+                           "-a", "content=QUJD name=x.pfx install_dir=%s" % lab.install_dir("h1"))
+    assert proc.returncode != 0
+    assert "preenchida pela própria ação" in proc.stdout
+    assert not lab.chaves("h1").exists()
+
+
+# ----------------------------------------------------------------------------- vault
+
+def test_vault_encrypted_source(lab, pfx, tmp_path, run_ansible):
+    plain = pfx.read_bytes()
+    vault_pass = tmp_path / "vault-pass"
+    vault_pass.write_text("senha-do-vault\n")
+    encrypted = tmp_path / "fms-3550308.pfx.vault"
+    encrypted.write_bytes(plain)
+    proc = run_ansible("ansible-vault", "encrypt", "--vault-password-file", vault_pass, encrypted)
+    assert proc.returncode == 0, proc.stderr
+    assert encrypted.read_bytes().startswith(b"$ANSIBLE_VAULT;")
+    lab.add_host("h1")
+    pc = {"src": str(encrypted), "password": PASSWORD, "name": "fms-3550308.pfx"}
+    proc, results = lab.deploy(pc, "--vault-password-file", str(vault_pass), "-vvvv")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert results["h1"]["changed"] is True
+    assert (lab.chaves("h1") / "fms-3550308.pfx").read_bytes() == plain
+    assert_no_secret(proc.stdout + proc.stderr, plain)
+    # without the vault password: refused on the controller with a pt-BR hint
+    proc, results = lab.deploy(dict(pc, name="outro.pfx"), "-vvv")
+    assert results["h1"]["failed"] is True
+    assert "ansible-vault" in results["h1"]["msg"]
+    assert harness.module_runs(proc.stdout) == {}
+
+
+def test_vault_source_is_decrypted_in_memory_only(pfx, tmp_path):
+    """The plugin reads through the loader's in-memory vault support, never get_real_file()."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.parsing.vault import VaultSecret
+
+    plain = pfx.read_bytes()
+    vault_pass = tmp_path / "vault-pass"
+    vault_pass.write_text("senha-do-vault\n")
+    encrypted = tmp_path / "fms.pfx"
+    encrypted.write_bytes(plain)
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt",
+                    "--vault-password-file", str(vault_pass), str(encrypted)], check=True, capture_output=True)
+    loader = DataLoader()
+    loader.set_vault_secrets([("default", VaultSecret(b"senha-do-vault"))])
+    plugin = action.ActionModule.__new__(action.ActionModule)
+    plugin._loader = loader
+    assert plugin._load_bytes(str(encrypted), "fms.pfx") == plain
+    assert not loader._tempfiles  # get_real_file() would have left a decrypted copy here
+
+
+# ----------------------------------------------------------------------------- cache
+
+def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12):
+    other = make_pkcs12(password=PASSWORD, name="outro.p12", flavour="legacy-rc2")
+    hosts = ["h%d" % i for i in range(1, 9)]
+    for host in hosts:
+        lab.add_host(host)
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    origins = sorted(results[h]["validation_cache"] for h in hosts)
+    assert origins == ["disk"] * 7 + ["parsed"], origins
+    # another file in the same run is parsed on its own: run the role-like loop through the role test
+    proc, results = lab.deploy({"src": str(other), "password": PASSWORD})
+    assert sorted(results[h]["validation_cache"] for h in hosts) == ["disk"] * 7 + ["parsed"]
+
+
+def test_cache_key_depends_on_password_and_file(tmp_path):
+    path = tmp_path / "a.pfx"
+    path.write_bytes(b"x")
+    st = os.stat(str(path))
+    assert action._cache_key(str(path), st, "a") != action._cache_key(str(path), st, "b")
+    path.write_bytes(b"xy")
+    assert action._cache_key(str(path), st, "a") != action._cache_key(str(path), os.stat(str(path)), "a")
+    # the key is secret: an HMAC, not a plain hash of the password
+    assert hashlib.sha256(b"a").hexdigest() not in action._cache_key(str(path), st, "a")
+
+
+def test_refresh_validity_recomputes_days():
+    facts = {"not_before": "2020-01-01T00:00:00Z", "not_after": "2020-01-11T00:00:00Z", "days_remaining": 999}
+    now = datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.timezone.utc)
+    fresh = action.refresh_validity(facts, now)
+    assert fresh["days_remaining"] == 9 and fresh["expired"] is False and fresh["not_yet_valid"] is False
+    late = action.refresh_validity(facts, datetime.datetime(2020, 2, 1, tzinfo=datetime.timezone.utc))
+    assert late["expired"] is True and late["days_remaining"] < 0
+
+
+def test_evaluate_policy_messages():
+    facts = {"has_private_key": True, "key_matches": True, "expired": False, "not_yet_valid": False,
+             "cnpj": "12345678000195", "icp_brasil": True, "days_remaining": 5, "not_after": "2030-01-01T00:00:00Z"}
+    errors, warnings = action.evaluate(facts, "a.pfx", 30, "12.345.678/0001-95", True)
+    assert errors == [] and len(warnings) == 1 and "expira em 5 dia(s)" in warnings[0]
+    errors, warnings = action.evaluate(dict(facts, has_private_key=False, icp_brasil=False), "a.pfx", 30, None, True)
+    assert len(errors) == 2 and warnings == []

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pec_info module: in process against temporary installations, then for real with ``ansible``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.esus.rnds.plugins.modules import pec_info
+
+
+def _run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as info:
+            pec_info.main()
+    return info.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def install(tmp_path):
+    root = tmp_path / "e-SUS"
+    (root / "webserver" / "config").mkdir(parents=True)
+    return root
+
+
+def _props(install, text):
+    (install / "webserver" / "config" / "application.properties").write_text(text, encoding="utf-8")
+
+
+def test_missing_installation(tmp_path, capsys):
+    code, result = _run({"install_dir": str(tmp_path / "nada")}, capsys)
+    assert code == 0 and result["changed"] is False
+    assert result["exists"] is False and result["version"] is None
+    assert result["port"] == 8080 and result["https"] is False and result["url"] == "http://127.0.0.1:8080"
+    assert result["chaves"]["exists"] is False and result["chaves"]["files"] == []
+    assert result["service"]["name"] == "e-SUS-PEC" and result["service"]["state"] in ("running", "stopped", "unknown")
+    assert any("não existe" in p for p in result["problems"])
+
+
+def test_full_installation(install, capsys):
+    _props(install, "\n".join([
+        "# comentário",
+        "server.port = 8443",
+        "server.ssl.enabled: true",
+        "server.ssl.key-store=/opt/e-SUS/webserver/config/keystore.p12",
+        "server.ssl.key-store-password=SEGREDO-DO-KEYSTORE",
+        "spring.datasource.password=SEGREDO-DO-BANCO",
+        "pec.version=5.3.19",
+        "longa=a \\",
+        "   b",
+    ]))
+    chaves = install / "webserver" / "chaves"
+    chaves.mkdir(mode=0o755)
+    os.chmod(str(chaves), 0o755)
+    (chaves / "fms.pfx").write_bytes(b"pfx")
+    os.chmod(str(chaves / "fms.pfx"), 0o644)
+    (chaves / "fms.cer").write_bytes(b"cer")
+    (chaves / "notas.txt").write_bytes(b"")
+    os.symlink("fms.pfx", str(chaves / "link.p12"))
+    (install / "webserver" / "Chaves").mkdir()
+    code, result = _run({"install_dir": str(install), "service_name": "servico-que-nao-existe"}, capsys)
+    assert code == 0
+    assert result["exists"] is True and result["port"] == 8443 and result["https"] is True
+    assert result["url"] == "https://127.0.0.1:8443"
+    assert result["ssl"]["key_store"] == "/opt/e-SUS/webserver/config/keystore.p12"
+    assert "SEGREDO" not in json.dumps(result)
+    assert result["version"] == "5.3.19"
+    assert result["service"]["state"] in ("stopped", "unknown")
+    info = result["chaves"]
+    assert info["exists"] and info["is_dir"] and not info["is_symlink"]
+    assert info["mode"] == "0755" and info["world_accessible"] is True
+    files = {f["name"]: f for f in info["files"]}
+    assert sorted(files) == ["fms.cer", "fms.pfx", "link.p12", "notas.txt"]
+    assert files["fms.pfx"]["kind"] == "pkcs12" and files["fms.pfx"]["world_readable"] is True
+    assert files["fms.pfx"]["sha256"] == hashlib.sha256(b"pfx").hexdigest() and files["fms.pfx"]["size"] == 3
+    assert files["fms.pfx"]["owner"] == "root" and files["fms.pfx"]["mode"] == "0644"
+    assert files["fms.cer"]["kind"] == "cer" and files["notas.txt"]["kind"] == "other"
+    assert files["link.p12"]["is_symlink"] is True and files["link.p12"]["sha256"] is None
+    assert result["chaves_variants"] == ["Chaves"]
+    problems = " | ".join(result["problems"])
+    assert "acessível a todos" in problems and "pode ser lido por todos" in problems
+    assert "sem a chave privada" in problems and "Chaves" in problems
+
+
+def test_properties_parser(tmp_path):
+    path = tmp_path / "a.properties"
+    path.write_text("a=1\nb : 2\nc 3\n! comentário\nd=x\\\n  y\\\n  z\ne\\=f=4\n", encoding="utf-8")
+    props = pec_info.read_properties(str(path))
+    assert props["a"] == "1" and props["b"] == "2" and props["c"] == "3"
+    assert props["d"] == "xyz" and props["e=f"] == "4"
+
+
+def test_https_from_key_store_and_address(install, capsys):
+    _props(install, "server.ssl.key-store=keystore.p12\nserver.address=10.0.0.5\n")
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert result["https"] is True and result["port"] == 8080 and result["url"] == "https://10.0.0.5:8080"
+    _props(install, "server.ssl.key-store=keystore.p12\nserver.ssl.enabled=false\nserver.port=abc\n")
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert result["https"] is False and result["port"] == 8080
+
+
+def test_version_sources(install, capsys):
+    jar = install / "webserver" / "standalone.jar"
+    with zipfile.ZipFile(str(jar), "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nImplementation-Version: 5.2.28\n")
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert result["version"] == "5.2.28" and result["version_source"] == str(jar)
+    (install / "webserver" / "VERSION").write_text("PEC versão 5.3.21-rc1\n", encoding="utf-8")
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert result["version"] == "5.3.21-rc1"
+
+
+def test_no_checksum(install, capsys):
+    chaves = install / "webserver" / "chaves"
+    chaves.mkdir()
+    (chaves / "a.pfx").write_bytes(b"x")
+    code, result = _run({"install_dir": str(install), "checksum": False}, capsys)
+    assert result["chaves"]["files"][0]["sha256"] is None
+    assert not any(p.startswith("nenhum arquivo") for p in result["problems"])
+
+
+class _FakeModule(object):
+    def __init__(self, binary, answer=None, error=None):
+        self.binary, self.answer, self.error = binary, answer, error
+
+    def get_bin_path(self, name):
+        return self.binary
+
+    def run_command(self, args):
+        if self.error:
+            raise self.error
+        return 3, self.answer, ""
+
+
+@pytest.mark.parametrize("binary,answer,error,state", [
+    (None, None, None, "unknown"),
+    ("/bin/systemctl", "active\n", None, "running"),
+    ("/bin/systemctl", "inactive\n", None, "stopped"),
+    ("/bin/systemctl", "failed\n", None, "stopped"),
+    ("/bin/systemctl", "", None, "unknown"),
+    ("/bin/systemctl", "System has not been booted with systemd\n", None, "unknown"),
+    ("/bin/systemctl", None, OSError("boom"), "unknown"),
+])
+def test_service_state(binary, answer, error, state):
+    assert pec_info.service_state(_FakeModule(binary, answer, error), "e-SUS-PEC")["state"] == state
+
+
+def test_real_run_in_check_mode(install, run_ansible, tmp_path):
+    chaves = install / "webserver" / "chaves"
+    chaves.mkdir(mode=0o750)
+    (chaves / "fms.pfx").write_bytes(b"x")
+    before = sorted(os.listdir(str(chaves)))
+    proc = run_ansible("ansible", "localhost", "-c", "local", "--check", "-m", "esus.rnds.pec_info",
+                       "-a", "install_dir=%s" % install)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.split("=>", 1)[1])
+    assert result["changed"] is False and result["chaves"]["files"][0]["name"] == "fms.pfx"
+    assert sorted(os.listdir(str(chaves))) == before
