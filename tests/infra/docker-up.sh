@@ -50,7 +50,7 @@ if docker info >/dev/null 2>&1; then
 fi
 
 mkdir -p "$LOG_DIR"
-if pgrep -x dockerd >/dev/null 2>&1; then
+if command -v pgrep >/dev/null 2>&1 && pgrep -x dockerd >/dev/null 2>&1; then
   say "há um dockerd em execução que ainda não responde; aguardando por ele."
 else
   say "iniciando dockerd --bridge=none --iptables=false (log em build/dockerd.log)"
