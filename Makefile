@@ -31,7 +31,8 @@ collection-link:
 	@ln -sfn ../../../.. $(COLLECTION_LINK)
 
 unit: venv collection-link
-	bash tests/infra/run-pytest.sh tests/unit
+	bash tests/infra/chromium.sh
+	ESUS_REQUIRE_CHROMIUM=1 bash tests/infra/run-pytest.sh tests/unit
 
 sanity: venv
 	bash tests/infra/sanity.sh

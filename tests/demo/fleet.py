@@ -45,7 +45,7 @@ class Simulator:
             if self.proc.poll() is not None:
                 raise RuntimeError("simulador %s terminou (código %s); veja %s"
                                    % (self.name, self.proc.returncode, self.log_path))
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            ready = select.select([self.proc.stdout], [], [], 0.2)[0]
             if ready:
                 line += os.read(self.proc.stdout.fileno(), 4096)
                 if b"pronto" in line:
