@@ -928,8 +928,10 @@ def build_parser():
     )
     parser.add_argument("--listen", required=True, type=parse_listen, help="HOST:PORTA (porta 0 = livre)")
     parser.add_argument("--install-dir", required=True, help="pasta de instalação simulada (ex.: /opt/e-SUS)")
-    parser.add_argument("--admin", dest="admins", action="append", type=parse_admin, required=True,
+    parser.add_argument("--admin", dest="admins", action="append", type=parse_admin, default=[],
                         help="USUARIO:SENHA[:IBGE]; sem IBGE administra todos os municípios")
+    parser.add_argument("--admin-file", help="arquivo com uma linha USUARIO:SENHA[:IBGE] por administrador "
+                                             "(mantém as senhas fora da linha de comando)")
     parser.add_argument("--municipio", dest="municipio_list", action="append", type=parse_municipio, default=[],
                         help="IBGE[:NOME], repetível")
     parser.add_argument("--https-cert", help="certificado PEM do servidor (com a cadeia)")
@@ -981,6 +983,11 @@ def write_application_properties(install_dir, port, https, cert, key):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.admin_file:
+        with open(args.admin_file, encoding="utf-8") as handle:
+            args.admins += [parse_admin(line.rstrip("\n")) for line in handle if line.strip()]
+    if not args.admins:
+        parser.error("informe ao menos um administrador (--admin ou --admin-file)")
     if not HAS_CRYPTOGRAPHY:
         print("ERRO: o simulador precisa do pacote python3-cryptography.", file=sys.stderr)
         return 2
