@@ -229,6 +229,7 @@ def _normalize_expected(expected):
         "defaults": host_defaults,
         "municipios": municipios,
         "certificates": certificates if isinstance(certificates, dict) else {},
+        "pec_certificates": {},
     }
 
 
@@ -263,7 +264,7 @@ def _merge_rnds_info(rnds_info, problems):
             merged = {"url": result.get("url"), "reachable": bool(result.get("reachable")),
                       "pec_version": result.get("pec_version"), "error": result.get("error"),
                       "certificates_available": list(result.get("certificates_available") or []),
-                      "municipios": []}
+                      "certificates": [], "municipios": []}
         else:
             merged["reachable"] = merged["reachable"] or bool(result.get("reachable"))
             merged["pec_version"] = merged["pec_version"] or result.get("pec_version")
@@ -271,6 +272,7 @@ def _merge_rnds_info(rnds_info, problems):
             for name in result.get("certificates_available") or []:
                 if name not in merged["certificates_available"]:
                     merged["certificates_available"].append(name)
+        merged["certificates"].extend(c for c in result.get("certificates") or [] if isinstance(c, dict))
         known = set(_text(m.get("ibge")) for m in merged["municipios"])
         for municipio in result.get("municipios") or []:
             if isinstance(municipio, dict) and _text(municipio.get("ibge")) not in known:
@@ -334,7 +336,7 @@ def _check_pec_info(pec_info, exp, problems, in_use):
                 continue
             name = _text(entry.get("name"))
             files.append(name)
-            if entry.get("world_readable"):
+            if entry.get("world_readable") and entry.get("kind") != "cer" and not entry.get("is_dir"):
                 problems.add(
                     "file_world_readable", "error",
                     "O arquivo %s na pasta %s pode ser lido por qualquer usuário do servidor (modo %s) e "
@@ -348,6 +350,13 @@ def _check_pec_info(pec_info, exp, problems, in_use):
                     "usá-lo. Use o arquivo .pfx/.p12 (com senha) recebido com o certificado e remova o %s da "
                     "pasta." % (name, dirname, name))
         expected_names = set(n for n in _expected_certificate_names(exp) if n)
+        has_pkcs12 = any(isinstance(e, dict) and (e.get("kind") == "pkcs12" or _text(e.get("name")).lower().endswith((".pfx", ".p12")))
+                         for e in chaves.get("files") or [])
+        if not has_pkcs12 and not expected_names:
+            problems.add(
+                "no_certificate_file", "error",
+                "A pasta %s não tem nenhum arquivo .pfx/.p12: o PEC não tem certificado para habilitar o RNDS. "
+                "Implante o certificado do município com o papel esus.rnds.certificate (playbooks/site.yml)." % path)
         if expected_names:
             for entry in chaves.get("files") or []:
                 if not isinstance(entry, dict):
@@ -491,9 +500,13 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
     if exp["report_contra_chave"] and "contra_chave" in municipio:
         out["contra_chave"] = municipio.get("contra_chave")
 
+    unknown = []
     for service in services:
         state = states.get(service) or {}
         if state.get("enabled") is True:
+            continue
+        if state.get("enabled") is None:
+            unknown.append(SERVICE_LABEL.get(service, service))
             continue
         if service == "rnds":
             problems.add(
@@ -510,6 +523,13 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
                 "service_not_enabled", "error",
                 "O serviço %s não está habilitado no PEC para %s. Habilite com o papel esus.rnds.enable."
                 % (service, label), ibge)
+
+    if unknown and not _text(municipio.get("error")):
+        problems.add(
+            "state_unknown", "error",
+            "O PEC não informou o estado do %s para %s (sem credenciais do administrador municipal ou sem "
+            "permissão). Confira rnds_pec_admin_user / rnds_pec_admin_password deste município e rode a "
+            "auditoria de novo." % (" e do ".join(unknown), label), ibge)
 
     # Certificates in use (per enabled expected service, RNDS first).
     used = []
@@ -543,6 +563,9 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
     for service, state in used:
         validity.append((_text(state.get("certificate")), parse_datetime(state.get("not_after")), state.get("cnpj")))
     info = exp["certificates"].get(expected_name) if expected_name else None
+    if not isinstance(info, dict) and expected_name and not used:
+        # What the PEC itself knows of the file in chaves (pec_rnds_info `certificates`), if anything.
+        info = exp["pec_certificates"].get(expected_name)
     if isinstance(info, dict):
         if not used:
             validity.append((expected_name, parse_datetime(info.get("not_after")), info.get("cnpj")))
@@ -598,6 +621,7 @@ def evaluate_host(host, pec_info, rnds_info, auth, expected, now=None):
             % (host or "HOST"))
 
     info = _merge_rnds_info(rnds_info, problems)
+    exp["pec_certificates"] = dict((_text(c.get("name")), c) for c in reversed((info or {}).get("certificates") or []))
     pec_municipios = [m for m in (info or {}).get("municipios") or [] if isinstance(m, dict)]
     in_use = set()
     for municipio in pec_municipios:

@@ -147,6 +147,21 @@ def test_file_world_readable_is_error():
     assert "fms.pfx" in problem["message"] and "chmod 0640" in problem["message"]
 
 
+def test_world_readable_cer_or_folder_is_not_a_key_leak():
+    info = sf.pec_info(files=("fms.pfx", "fms.cer"))
+    info["chaves"]["files"][1].update(world_readable=True, mode="0644")
+    info["chaves"]["files"].append({"name": "backup", "kind": "other", "is_dir": True, "world_readable": True,
+                                    "mode": "0755"})
+    entry = evaluate(pec_info=info)
+    assert "file_world_readable" not in [code for code, dummy in codes(entry)]
+
+
+def test_chaves_without_any_pkcs12_and_no_expected_name():
+    entry = evaluate(pec_info=sf.pec_info(files=("leia-me.txt",)), expected=sf.expected(certificate_name=""))
+    problem = only(entry, "no_certificate_file")
+    assert problem["severity"] == "error" and ".pfx/.p12" in problem["message"]
+
+
 def test_chaves_symlink_is_error():
     problem = only(evaluate(pec_info=sf.pec_info(is_symlink=True)), "chaves_symlink")
     assert problem["severity"] == "error" and "link simbólico" in problem["message"]
@@ -355,6 +370,32 @@ def test_auth_loop_per_municipality():
 def test_municipio_error_reported_by_pec():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(error="Acesso negado para este município")]))
     assert "Acesso negado" in only(entry, "municipio_error")["message"]
+
+
+def test_municipio_error_does_not_claim_not_enabled():
+    unknown = dict.fromkeys(("enabled", "enabled_at", "certificate", "fingerprint_sha256", "not_after", "requester_id"))
+    municipio = sf.municipio(rnds=dict(unknown), cadsus=dict(unknown), error="Senha do administrador inválida")
+    entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(services=["rnds", "cadsus"]))
+    assert codes(entry) == [("municipio_error", "error")]
+    assert entry["municipios"][0]["rnds_enabled"] is False and entry["municipios"][0]["cadsus_enabled"] is False
+
+
+def test_unknown_state_without_error_is_reported_once():
+    unknown = dict.fromkeys(("enabled", "enabled_at", "certificate", "fingerprint_sha256", "not_after", "requester_id"))
+    municipio = sf.municipio(rnds=dict(unknown), cadsus=dict(unknown))
+    entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(services=["rnds", "cadsus"]))
+    problem = only(entry, "state_unknown")
+    assert problem["severity"] == "error" and "RNDS e do CADSUS" in problem["message"]
+    assert "rnds_not_enabled" not in [code for code, dummy in codes(entry)]
+
+
+def test_validity_from_the_pec_listing_when_not_enabled():
+    info = sf.rnds_info([sf.municipio(rnds=sf.service_state(enabled=False))])
+    info["certificates"] = [{"name": "fms.pfx", "size": 1, "sha256": "ab", "fingerprint_sha256": None,
+                             "not_after": sf.iso(-1)}]
+    entry = evaluate(rnds_info=info)
+    assert only(entry, "certificate_expired")["severity"] == "error"
+    assert only(entry, "rnds_not_enabled")["severity"] == "error"
 
 
 def test_expected_municipio_not_on_pec():
