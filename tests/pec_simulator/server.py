@@ -984,8 +984,18 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.admin_file:
-        with open(args.admin_file, encoding="utf-8") as handle:
-            args.admins += [parse_admin(line.rstrip("\n")) for line in handle if line.strip()]
+        try:
+            with open(args.admin_file, encoding="utf-8") as handle:
+                lines = [line.rstrip("\r\n") for line in handle]
+        except OSError as exc:
+            parser.error("não foi possível ler --admin-file: %s" % exc.strerror)
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                args.admins.append(parse_admin(line))
+            except argparse.ArgumentTypeError as exc:
+                parser.error("--admin-file, linha %d: %s" % (number, exc))
     if not args.admins:
         parser.error("informe ao menos um administrador (--admin ou --admin-file)")
     if not HAS_CRYPTOGRAPHY:

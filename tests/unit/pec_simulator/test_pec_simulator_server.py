@@ -433,6 +433,25 @@ def test_cli_errors(tmp_path):
     assert result.returncode == 2 and "explode" in result.stderr
 
 
+def test_admin_file_keeps_passwords_off_the_command_line(sim_factory, tmp_path):
+    admin_file = tmp_path / "admins.txt"
+    admin_file.write_text("# administradores\n\nsp:%s:%s\nrj:outra:%s\n" % (testca.HARD_PASSWORD, SP, RJ), encoding="utf-8")
+    sim = sim_factory(admins=[], extra_args=["--admin-file", str(admin_file)])
+    assert all(testca.HARD_PASSWORD not in arg for arg in sim.command())
+    logged_in(sim, "sp", testca.HARD_PASSWORD)
+    document = RawSession(sim.url).login("rj", "outra")[1]
+    assert [m["ibge"] for m in document["data"]["login"]["municipios"]] == [RJ]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("sem-dois-pontos\n", encoding="utf-8")
+    import subprocess
+    result = subprocess.run(
+        [sys.executable, pec_server.__file__, "--listen", "127.0.0.1:0", "--install-dir", str(tmp_path / "x"),
+         "--admin-file", str(bad)],
+        capture_output=True, text=True, timeout=20, check=False,
+    )
+    assert result.returncode == 2 and "linha 1" in result.stderr
+
+
 def test_admin_argument_parsing():
     assert pec_server.parse_admin("u:p") == ("u", "p", None)
     assert pec_server.parse_admin("u:p:a:ss") == ("u", "p:a:ss", None)
