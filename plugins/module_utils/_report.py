@@ -474,7 +474,8 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
     services = entry["services"] or exp["defaults"]["services"]
     out = {
         "ibge": ibge, "nome": nome, "status": "ok", "rnds_enabled": False, "cadsus_enabled": None,
-        "certificate": None, "days_remaining": None, "not_after": None, "expired": False,
+        "certificate": None, "expected_certificate": entry["certificate_name"] or None,
+        "days_remaining": None, "not_after": None, "expired": False,
         "requester_id": None, "enabled_at": None, "services": list(services), "problems": [],
     }
     if municipio is None:
@@ -803,6 +804,7 @@ def _csv_cell(value):
 CSV_HEADER = [
     "host", "status do host", "PEC acessível", "versão do PEC", "autenticação RNDS",
     "município", "IBGE", "status", "RNDS habilitado", "CADSUS habilitado", "certificado",
+    "certificado esperado",
     "dias restantes", "vence em", "identificador do solicitante", "problemas",
 ]
 
@@ -827,6 +829,7 @@ def render_csv(report):
             _sim_nao(municipio.get("rnds_enabled")) if municipio else "",
             _sim_nao(municipio.get("cadsus_enabled")),
             municipio.get("certificate") if municipio else entry.get("certificate"),
+            municipio.get("expected_certificate"),
             municipio.get("days_remaining") if municipio else entry.get("days_remaining"),
             local_date(municipio.get("not_after") if municipio else entry.get("not_after")),
             municipio.get("requester_id"),
@@ -888,7 +891,7 @@ ul.problems li{margin:0 0 3px}
 ul.problems li.error::marker{color:var(--err)} ul.problems li.warning::marker{color:#d4a017}
 .sev{font-weight:600} .sev.error{color:var(--err)} .sev.warning{color:var(--warn)}
 .host{font-weight:600;min-width:120px;overflow-wrap:anywhere}
-.cert{overflow-wrap:anywhere}
+.cert{white-space:nowrap}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 footer{color:var(--muted);font-size:12px;padding:0 28px 24px;max-width:1600px;margin:0 auto}
 """
@@ -986,6 +989,16 @@ _JS = """
   document.documentElement.setAttribute('data-js-ready', '1');
 })();
 """
+
+
+def _certificate_cell(in_use, expected):
+    if in_use and (not expected or in_use == expected):
+        return _e(in_use)
+    if in_use:
+        return '%s<br><span class="unk">esperado: %s</span>' % (_e(in_use), _e(expected))
+    if expected:
+        return '<span class="unk">nenhum em uso<br>esperado: %s</span>' % _e(expected)
+    return '<span class="unk">—</span>'
 
 
 def _bool_cell(value, expected=True):
@@ -1155,7 +1168,7 @@ def render_html(report):
             '<td data-sort="%d"><span class="badge %s">%s</span></td>' % (SEVERITY.get(status, 2), _e(status), _e(STATUS_PT.get(status, status))),
             _bool_cell(municipio.get("rnds_enabled") if municipio else None),
             _bool_cell(municipio.get("cadsus_enabled"), "cadsus" in (municipio.get("services") or [])),
-            '<td class="cert">%s</td>' % (_e(certificate) or '<span class="unk">—</span>'),
+            '<td class="cert">%s</td>' % _certificate_cell(certificate, municipio.get("expected_certificate")),
             '<td class="%s" data-sort="%s">%s</td>' % (days_cls, "" if days is None else int(days), "—" if days is None else int(days)),
             '<td data-sort="%s">%s</td>' % (_e(not_after), _e(local_date(not_after)) or "—"),
         ]

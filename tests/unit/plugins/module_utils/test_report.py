@@ -62,6 +62,7 @@ def test_healthy_host_is_ok():
     assert municipio["rnds_enabled"] is True
     assert municipio["cadsus_enabled"] is False
     assert municipio["requester_id"] == "REQ-1"
+    assert municipio["expected_certificate"] == "fms.pfx"
     assert "contra_chave" not in municipio
 
 
@@ -522,6 +523,7 @@ def test_render_csv_for_brazilian_spreadsheets():
     assert horto["dias restantes"] == "-3"
     assert re.match(r"^\d\d/\d\d/\d{4}$", horto["vence em"])
     assert horto["RNDS habilitado"] == "sim"
+    assert horto["certificado"] == "b.pfx" and horto["certificado esperado"] == "b.pfx"
     assert [r for r in vale if r["município"] == "Nova Odessa"][0]["RNDS habilitado"] == "não"
     assert " | " in horto["problemas"]
     assert "venceu em 07/03/2026" in horto["problemas"]
@@ -577,6 +579,7 @@ def test_render_html_self_contained_and_escaped():
     assert "O certificado b.pfx de Hortolândia (IBGE 3519071) venceu em 07/03/2026" in page
     assert 'id="filtro-texto"' in page and 'id="filtro-status"' in page
     assert page.count('<tr class="row-') == 10
+    assert "nenhum em uso<br>esperado: c.pfx" in page  # Nova Odessa, not enabled
 
 
 def test_render_html_without_hosts():
