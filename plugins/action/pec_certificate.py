@@ -34,7 +34,6 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cnpj, normalize_cnpj
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
@@ -51,8 +50,6 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     Pkcs12Error,
     inspect_pkcs12,
 )
-
-display = Display()
 
 MODULE_NAME = "esus.rnds.pec_certificate"
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
@@ -225,12 +222,12 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def _read_source(self, src):
-        """Find ``src`` like the copy action does and return (real path, stat, plain bytes)."""
+        """Find ``src`` like the copy action does; return (real path, os.stat result)."""
         try:
             real_path = self._find_needle("files", src)
         except AnsibleError:
             raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
-                                     "rnds_certificate_src (caminho relativo ao playbook ou à pasta files/ do papel)" % src)
+                                     "rnds_certificate_src (caminho relativo ao playbook ou à pasta files/ do papel)" % src) from None
         real_path = os.path.realpath(real_path)
         if not os.path.isfile(real_path):
             raise CertificateRefused("%s não é um arquivo: confira rnds_certificate_src" % src)
@@ -242,15 +239,15 @@ class ActionModule(ActionBase):
             data, dummy = self._loader._get_file_contents(real_path)
         except AnsibleFileNotFound:
             raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
-                                     "rnds_certificate_src" % src)
+                                     "rnds_certificate_src" % src) from None
         except AnsibleError as exc:
             text = to_text(exc)
             if "vault" in text.lower():
                 raise CertificateRefused("o arquivo %s está cifrado com ansible-vault e não pôde ser decifrado: informe a "
                                          "senha do vault (--ask-vault-pass ou --vault-password-file) ou confira o vault-id"
-                                         % src)
+                                         % src) from None
             raise CertificateRefused("não foi possível ler o arquivo %s no controlador: confira permissões e o caminho "
-                                     "em rnds_certificate_src" % src)
+                                     "em rnds_certificate_src" % src) from None
         return bytes(data)
 
     def _validated(self, src, password):

@@ -183,7 +183,7 @@ def resolve_uid(owner):
     try:
         return pwd.getpwnam(text).pw_uid
     except KeyError:
-        raise ValueError("o usuário %r não existe neste servidor; ajuste rnds_chaves_owner" % text)
+        raise ValueError("o usuário %r não existe neste servidor; ajuste rnds_chaves_owner" % text) from None
 
 
 def resolve_gid(group):
@@ -194,7 +194,7 @@ def resolve_gid(group):
     try:
         return grp.getgrnam(text).gr_gid
     except KeyError:
-        raise ValueError("o grupo %r não existe neste servidor; ajuste rnds_chaves_group" % text)
+        raise ValueError("o grupo %r não existe neste servidor; ajuste rnds_chaves_group" % text) from None
 
 
 def case_variants(parent, name):

@@ -34,7 +34,7 @@ description:
     C(ansible.windows) modules there and calls this action with O(validate_only=true) to validate
     the file on the controller.
 author:
-  - esus.rnds contributors
+  - esus.rnds maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.files

@@ -21,7 +21,7 @@ description:
   - The PEC version is read on a best-effort basis from version files, C(application.properties)
     or the C(Implementation-Version) of the jars in C(webserver).
 author:
-  - esus.rnds contributors
+  - esus.rnds maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module

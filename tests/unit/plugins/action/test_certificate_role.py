@@ -53,20 +53,19 @@ def _fleet(lab, certs):
     lab.add_host("pec-sp", rnds_pec_install_dir=str(lab.install_dir("pec-sp")),
                  rnds_certificate_src=str(certs["sp"]), rnds_certificate_password=PASSWORD,
                  rnds_expected_cnpj="12.345.678/0001-95")
+    municipios = [
+        {"rnds_municipio_ibge": "3304557", "rnds_certificate_src": str(certs["rj"]),
+         "rnds_certificate_password": "rj-" + PASSWORD, "rnds_expected_cnpj": "11222333000181"},
+        {"rnds_municipio_ibge": "3106200", "rnds_certificate_src": str(certs["bh"]),
+         "rnds_certificate_password": "bh-" + PASSWORD},
+        # a third municipality served with the same file as the first one: deployed once
+        {"rnds_municipio_ibge": "3300100", "rnds_certificate_src": str(certs["rj"]),
+         "rnds_certificate_password": "rj-" + PASSWORD},
+        # and one that uses the host-level certificate
+        {"rnds_municipio_ibge": "3550308", "rnds_certificate_src": str(certs["sp"])},
+    ]
     lab.add_host("pec-consorcio", rnds_pec_install_dir=str(lab.install_dir("pec-consorcio")),
-                 rnds_certificate_prune=True,
-                 rnds_certificate_password=PASSWORD,
-                 rnds_municipios=[
-                     {"rnds_municipio_ibge": "3304557", "rnds_certificate_src": str(certs["rj"]),
-                      "rnds_certificate_password": "rj-" + PASSWORD, "rnds_expected_cnpj": "11222333000181"},
-                     {"rnds_municipio_ibge": "3106200", "rnds_certificate_src": str(certs["bh"]),
-                      "rnds_certificate_password": "bh-" + PASSWORD},
-                     # a third municipality served with the same file as the first one: deployed once
-                     {"rnds_municipio_ibge": "3300100", "rnds_certificate_src": str(certs["rj"]),
-                      "rnds_certificate_password": "rj-" + PASSWORD},
-                     # and one that uses the host-level certificate
-                     {"rnds_municipio_ibge": "3550308", "rnds_certificate_src": str(certs["sp"])},
-                 ])
+                 rnds_certificate_prune=True, rnds_certificate_password=PASSWORD, rnds_municipios=municipios)
 
 
 def test_fleet_converge_idempotence_and_secrets(lab, certs):
@@ -122,11 +121,12 @@ def test_refused_certificate_stops_before_the_host(lab, certs):
 
 
 def test_same_name_with_different_sources_is_an_error(lab, certs):
+    municipios = [
+        {"rnds_municipio_ibge": "1", "rnds_certificate_src": str(certs["sp"]), "rnds_certificate_name": "fms.pfx"},
+        {"rnds_municipio_ibge": "2", "rnds_certificate_src": str(certs["bh"]), "rnds_certificate_name": "fms.pfx"},
+    ]
     lab.add_host("pec", rnds_pec_install_dir=str(lab.install_dir("pec")), rnds_certificate_password=PASSWORD,
-                 rnds_municipios=[
-                     {"rnds_municipio_ibge": "1", "rnds_certificate_src": str(certs["sp"]), "rnds_certificate_name": "fms.pfx"},
-                     {"rnds_municipio_ibge": "2", "rnds_certificate_src": str(certs["bh"]), "rnds_certificate_name": "fms.pfx"},
-                 ])
+                 rnds_municipios=municipios)
     proc = lab.role()
     assert recap(proc.stdout)["pec"]["failed"] == 1
     assert "origens ou senhas diferentes" in proc.stdout
