@@ -122,7 +122,9 @@ port:
   type: int
   sample: 8080
 https:
-  description: Whether the PEC serves HTTPS (C(server.ssl.enabled), or a C(server.ssl.key-store) without C(server.ssl.enabled=false)).
+  description:
+    - Whether the PEC serves HTTPS (C(server.ssl.enabled), or else a C(server.ssl.key-store) or
+      C(server.ssl.certificate)).
   returned: always
   type: bool
 url:
@@ -143,6 +145,9 @@ ssl:
       type: str
     key_store_type:
       description: Value of C(server.ssl.key-store-type), or null.
+      type: str
+    certificate:
+      description: Value of C(server.ssl.certificate) (PEM certificate path), or null.
       type: str
 chaves:
   description: The certificate folder.
@@ -345,7 +350,8 @@ def gather(module):
     port = int(port_text) if port_text.isdigit() else 8080
     ssl_enabled = _bool(props.get("server.ssl.enabled"))
     key_store = props.get("server.ssl.key-store") or None
-    https = bool(ssl_enabled) if ssl_enabled is not None else bool(key_store)
+    pem_certificate = props.get("server.ssl.certificate") or None
+    https = bool(ssl_enabled) if ssl_enabled is not None else bool(key_store or pem_certificate)
     address = props.get("server.address", "").strip()
     host = address if address and address not in ("0.0.0.0", "::", "[::]") else "127.0.0.1"
     if ":" in host and not host.startswith("["):
@@ -354,7 +360,8 @@ def gather(module):
         port=port,
         https=https,
         url="%s://%s:%d" % ("https" if https else "http", host, port),
-        ssl={"enabled": ssl_enabled, "key_store": key_store, "key_store_type": props.get("server.ssl.key-store-type") or None},
+        ssl={"enabled": ssl_enabled, "key_store": key_store, "key_store_type": props.get("server.ssl.key-store-type") or None,
+             "certificate": pem_certificate},
     )
     result["version"], result["version_source"] = find_version(install_dir, props) if result["exists"] else (None, None)
     result["service"] = service_state(module, params["service_name"])

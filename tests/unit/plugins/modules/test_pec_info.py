@@ -104,6 +104,10 @@ def test_https_from_key_store_and_address(install, capsys):
     _props(install, "server.ssl.key-store=keystore.p12\nserver.ssl.enabled=false\nserver.port=abc\n")
     code, result = _run({"install_dir": str(install)}, capsys)
     assert result["https"] is False and result["port"] == 8080
+    _props(install, "server.port=8443\nserver.ssl.certificate=/x/cert.pem\nserver.ssl.certificate-private-key=/x/k.pem\n")
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert result["https"] is True and result["url"] == "https://127.0.0.1:8443"
+    assert result["ssl"]["certificate"] == "/x/cert.pem" and "k.pem" not in json.dumps(result)
 
 
 def test_version_sources(install, capsys):
