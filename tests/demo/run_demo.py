@@ -104,7 +104,7 @@ def main():
     try:
         rc1, first = playbook("site.yml")
         rc2, second = playbook("site.yml")
-        rc3, _ = playbook("audit.yml", "--check")
+        rc3 = playbook("audit.yml", "--check")[0]
     finally:
         fleet.stop_all(sims)
     print("\nConferência do demo:")
@@ -115,6 +115,8 @@ def main():
     healthy = [h for h in first if h not in EXPECTED_FAILED]
     check(all(first[h]["changed"] > 0 for h in healthy), "primeira execução: servidores saudáveis alterados", problems)
     check(all(second.get(h, {}).get("changed", 1) == 0 for h in healthy), "segunda execução: changed=0", problems)
+    check(rc2 != 0 and {h for h, s in second.items() if s["failed"]} == EXPECTED_FAILED,
+          "segunda execução: só %s falha de novo (a senha continua errada)" % ", ".join(sorted(EXPECTED_FAILED)), problems)
     check(rc3 == 0, "audit.yml --check terminou sem erro", problems)
     report_json = os.path.join(REPORTS, "rnds-report.json")
     hosts = {}
