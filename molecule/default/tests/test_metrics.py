@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Scenario `default`: round trips per host of site.yml (a third run) and audit.yml --check.
+
+Counts, per host, the task results of each module/action (JSON callback) and the docker CLI
+calls the connection made to the container (a logging ``docker`` shim first on PATH). The
+numbers are saved in $MOLECULE_EPHEMERAL_DIRECTORY/metrics-default.json and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import moltest
+
+
+def _measure(playbook, *args):
+    calls = moltest.DockerCallLog()
+    try:
+        start = time.monotonic()
+        run = moltest.run_playbook(playbook, *args, env=calls.env)
+        elapsed = round(time.monotonic() - start, 1)
+        hosts = sorted(run.stats)
+        return run, elapsed, calls.counts(hosts)
+    finally:
+        calls.close()
+
+
+def test_site_and_audit_round_trips_per_host():
+    inventory = moltest.resolved()
+    hosts = sorted(inventory)
+    before = dict((host, moltest.snapshot(host)["audit"]) for host in hosts)
+
+    site, site_seconds, site_calls = _measure("site.yml")
+    assert site.rc == 0, site.describe()
+    report_dir = moltest.ephemeral("report-metrics")
+    audit, audit_seconds, audit_calls = _measure("audit.yml", "--check", "-e", "rnds_report_dir=" + report_dir)
+    assert audit.rc == 0, audit.describe()
+
+    metrics = {"site.yml": {"seconds": site_seconds, "hosts": {}}, "audit.yml --check": {"seconds": audit_seconds, "hosts": {}}}
+    for host in hosts:
+        data = inventory[host]
+        municipios = len(data["municipios"])
+        certificates = len(moltest.certificate_names(data))
+        # A third site.yml run changes nothing and enables nothing again.
+        assert site.changed(host) == 0, site.describe()
+        assert moltest.snapshot(host)["audit"] == before[host]
+
+        site_modules = site.module_counts(host)
+        assert site_modules.get("esus.rnds.pec_certificate") == certificates, site_modules
+        assert site_modules.get("esus.rnds.pec_rnds") == municipios, site_modules
+        # One docker exec per module execution on the host (pipelining), no file copy, plus one
+        # for the Python interpreter discovery.
+        assert site_calls[host]["exec"] == certificates + municipios, site_calls[host]
+        assert site_calls[host]["discovery"] == 1, site_calls[host]
+        assert site_calls[host]["cp"] == 0, site_calls[host]
+
+        audit_modules = audit.module_counts(host)
+        assert audit_modules.get("esus.rnds.pec_info") == 1, audit_modules
+        assert audit_modules.get("esus.rnds.pec_rnds_info") == 1, audit_modules
+        assert audit_calls[host]["exec"] == 2, audit_calls[host]
+        assert audit_calls[host]["discovery"] == 1, audit_calls[host]
+        assert audit_calls[host]["cp"] == 0, audit_calls[host]
+
+        metrics["site.yml"]["hosts"][host] = {"municipios": municipios, "certificados": certificates,
+                                              "docker": site_calls[host], "tarefas": site_modules}
+        metrics["audit.yml --check"]["hosts"][host] = {"municipios": municipios, "docker": audit_calls[host],
+                                                       "tarefas": audit_modules}
+
+    with open(os.path.join(report_dir, "rnds-report.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
+    assert sorted(h["host"] for h in report["hosts"]) == hosts
+    assert all(h["rnds_enabled"] for h in report["hosts"]), report["hosts"]
+    moltest.write_metrics("default", metrics)
