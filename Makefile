@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection-link unit sanity lint molecule test demo build clean
+.PHONY: help venv collection-link unit sanity lint molecule test demo build clean bench
 
 help:
 	@echo "make demo  - PECs simulados em 127.0.0.1: site.yml e audit.yml, relatório em reports/"
@@ -49,6 +49,10 @@ test: unit sanity lint molecule
 
 demo: venv collection-link
 	bash tests/infra/demo.sh
+
+# Fleet speed benchmark (not part of `make test`): reports/bench.json, table in docs/performance.md.
+bench: venv collection-link
+	$(BIN)/python tests/bench/bench.py
 
 build: venv
 	@mkdir -p build

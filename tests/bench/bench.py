@@ -241,7 +241,8 @@ class DockerFleet:
         started = time.monotonic()
         try:
             for container, values in self.containers:
-                self._docker("rm", "-f", container, timeout=60) if self._exists(container) else None
+                if self._exists(container):
+                    self._docker("rm", "-f", container, timeout=60)
                 self._docker("run", "-d", "--name", container, "--label", CONTAINER_LABEL, "--network", "none",
                              "--tmpfs", "/tmp", IMAGE, "sleep", "infinity")
                 self._docker("exec", container, "mkdir", "-p", "/usr/local/lib/pec-simulator", "/etc/pec-simulator",
@@ -451,24 +452,23 @@ def count_events(path):
     }
 
 
-def run_set(prefix, variant, fleet_obj, forks, extra_noop_forks=(), env_extra=None):
+def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), extra_noop_forks=(), env_extra=None):
     """site (first), site (no-op), audit --check for one playbook set on a fresh fleet."""
     books = PLAYBOOKS[variant]
     runs = {}
+
+    def one(key, playbook, run_forks, expect_changed, extra=()):
+        runs[key] = run_playbook("%s-%s-%s" % (prefix, variant, key), fleet_obj.inventory, playbook, fleet_obj.size,
+                                 run_forks, extra=extra, env_extra=env_extra, expect_changed=expect_changed)
+
     with fleet_obj:
-        runs["site"] = run_playbook("%s-%s-site" % (prefix, variant), fleet_obj.inventory, books["site"], fleet_obj.size,
-                                    forks, env_extra=env_extra, expect_changed=True)
-        runs["noop"] = run_playbook("%s-%s-noop" % (prefix, variant), fleet_obj.inventory, books["site"], fleet_obj.size,
-                                    forks, env_extra=env_extra, expect_changed=False)
-        runs["audit"] = run_playbook("%s-%s-audit" % (prefix, variant), fleet_obj.inventory, books["audit"],
-                                     fleet_obj.size, forks, extra=["--check"], env_extra=env_extra, expect_changed=False)
+        one("site", books["site"], forks, True)
+        if "noop" in which:
+            one("noop", books["site"], forks, False)
+        if "audit" in which:
+            one("audit", books["audit"], forks, False, ["--check"])
         for other in extra_noop_forks:
-            runs["noop-f%d" % other] = run_playbook("%s-%s-noop-f%d" % (prefix, variant, other), fleet_obj.inventory,
-                                                    books["site"], fleet_obj.size, other, env_extra=env_extra,
-                                                    expect_changed=False)
-            runs["audit-f%d" % other] = run_playbook("%s-%s-audit-f%d" % (prefix, variant, other), fleet_obj.inventory,
-                                                     books["audit"], fleet_obj.size, other, extra=["--check"],
-                                                     env_extra=env_extra, expect_changed=False)
+            one("noop-f%d" % other, books["site"], other, False)
     return runs
 
 
@@ -513,13 +513,18 @@ def markdown(results):
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in results["scenarios"]:
         for variant in ("ours", "baseline", "mitogen"):
-            for key, run in sorted(scenario.get(variant, {}).items()):
+            runs = scenario.get(variant, {})
+            order = [k for k in ("site", "noop", "audit") if k in runs] + sorted(k for k in runs if k not in ("site", "noop", "audit"))
+            for key in order:
+                run = runs[key]
                 lines.append("| %s | %d | %d | %s | %s | %.1f | %.3f | %.1f | %.2f | %.2f | %s | %.0f | %.0f |" % (
                     scenario["name"], run["hosts"], run["forks"], {"ours": "coleção", "baseline": "manual",
                                                                     "mitogen": "coleção + Mitogen"}[variant],
                     key, run["wall_s"], run["per_host_s"], run["cpu_s"], run["modules_per_host"],
                     run["commands_per_host"], run["certificate_parses"], run["peak_tree_pss_mib"],
                     run["max_process_rss_mib"]))
+    lines.append("")
+    lines.append("Razão coleção/manual: tempo (CPU; módulos por host)")
     lines.append("")
     lines.append("| cenário | N | site (1ª) | site (nada a fazer) | audit --check |")
     lines.append("|---|---|---|---|---|")
@@ -528,7 +533,7 @@ def markdown(results):
         if ratio:
             lines.append("| %s | %d | %s | %s | %s |" % (
                 scenario["name"], scenario["size"],
-                *("%.2f (módulos %.2f)" % (ratio[k]["wall"], ratio[k]["modules"] or 0) if k in ratio else "—"
+                *("%.2f (%.2f; %.2f)" % (ratio[k]["wall"], ratio[k]["cpu"] or 0, ratio[k]["modules"] or 0) if k in ratio else "—"
                   for k in ("site", "noop", "audit"))))
     return "\n".join(lines)
 
@@ -563,10 +568,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,50,200", help="tamanhos da frota local (padrão 10,50,200)")
     parser.add_argument("--forks", type=int, default=20, help="forks das execuções principais (padrão 20)")
-    parser.add_argument("--extra-forks", default="50", help="forks extras medidos na maior frota (no-op e audit)")
+    parser.add_argument("--extra-forks", default="50", help="forks extras medidos na maior frota (execução sem mudanças)")
     parser.add_argument("--docker", type=int, default=5, help="contêineres Docker (0 = pular)")
     parser.add_argument("--mitogen", type=int, default=50, help="frota local medida com Mitogen (0 = pular)")
     parser.add_argument("--variants", default="ours,baseline", help="conjuntos de playbooks (ours,baseline)")
+    parser.add_argument("--full-baseline", action="store_true", help="baseline completo também na maior frota")
     parser.add_argument("--shared", type=int, default=200, help="hosts que compartilham um só .pfx (0 = pular)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -596,9 +602,14 @@ def main(argv=None):
     try:
         for size in sizes:
             scenario = {"name": "local", "size": size, "connection": "local"}
+            largest = size == max(sizes)
             for variant in args.variants.split(","):
+                # Time budget: on the largest fleet the baseline runs only site.yml (first run), and
+                # ours also measures the no-op run with the extra forks values.
+                which = ("site",) if (largest and variant == "baseline" and not args.full_baseline) else ("site", "noop", "audit")
                 scenario[variant] = run_set("local-%d" % size, variant, LocalFleet("local-%d-%s" % (size, variant), size, certs),
-                                            args.forks, extra_noop_forks=extra_forks if size == max(sizes) else ())
+                                            args.forks, which=which,
+                                            extra_noop_forks=extra_forks if (largest and variant == "ours") else ())
             scenario["ratios"] = ratios(scenario.get("ours", {}), scenario.get("baseline", {}))
             results["scenarios"].append(scenario)
             save(results)
@@ -645,7 +656,10 @@ def main(argv=None):
         for variant in ("ours", "baseline", "mitogen"):
             for key, run in scenario.get(variant, {}).items():
                 problems.extend("%s/%s/%s: %s" % (scenario["name"], variant, key, p) for p in run["problems"])
-    print(markdown(results))
+    table = markdown(results)
+    with open(os.path.join(BUILD, "table.md"), "w", encoding="utf-8") as handle:
+        handle.write(table + "\n")
+    print(table)
     log("resultados em %s (%.0f s no total)" % (os.path.relpath(REPORT, REPO), results["total_s"]))
     if problems:
         print("\n".join(["O benchmark encontrou execuções que não se comportaram como deviam:"] + problems), file=sys.stderr)

@@ -83,10 +83,11 @@ def _wrap_action(cls, label):
     if "_execute_module" in vars(cls):
         execute = cls._execute_module
 
-        def _execute_module(self, module_name=None, *args, **kwargs):
+        def _execute_module(self, *args, **kwargs):
+            module_name = kwargs.get("module_name") or (args[0] if args else None)
             _write({"k": "module", "host": _CURRENT["host"], "task": _CURRENT["task"],
                     "module": module_name or self._task.action, "via": label})
-            return execute(self, module_name, *args, **kwargs)
+            return execute(self, *args, **kwargs)
 
         cls._execute_module = _execute_module
     if "_low_level_execute_command" in vars(cls):
