@@ -28,6 +28,7 @@ import hmac
 import json
 import math
 import os
+import stat
 import tempfile
 
 from ansible import constants as C
@@ -54,6 +55,10 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
 MODULE_NAME = "esus.rnds.pec_certificate"
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
 CACHE_VERSION = 1
+# A real A1 .pfx/.p12 is a few KiB. Anything bigger than this is refused before it is read (an
+# ansible-vault encrypted file is about twice as big on disk as its content).
+MAX_CERTIFICATE_BYTES = 1024 * 1024
+MAX_SOURCE_BYTES = 3 * MAX_CERTIFICATE_BYTES
 # Facts returned to the playbook (never a secret).
 PUBLIC_FACTS = ("subject", "issuer", "serial_number", "not_before", "not_after", "days_remaining", "expired",
                 "not_yet_valid", "fingerprint_sha256", "cnpj", "cpf", "icp_brasil", "certificate_type",
@@ -211,6 +216,11 @@ def _disk_lock(digest):
             handle.close()
 
 
+def _too_big_message(src, size):
+    return ("o arquivo %s tem %.1f MiB: um certificado A1 (.pfx/.p12) tem poucos KiB e o limite é %d MiB; confira "
+            "rnds_certificate_src" % (src, size / 1048576.0, MAX_CERTIFICATE_BYTES // 1048576))
+
+
 def _public(facts):
     return dict((key, facts.get(key)) for key in PUBLIC_FACTS)
 
@@ -229,9 +239,18 @@ class ActionModule(ActionBase):
             raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
                                      "rnds_certificate_src (caminho relativo ao playbook ou à pasta files/ do papel)" % src) from None
         real_path = os.path.realpath(real_path)
-        if not os.path.isfile(real_path):
-            raise CertificateRefused("%s não é um arquivo: confira rnds_certificate_src" % src)
-        return real_path, os.stat(real_path)
+        try:
+            st = os.stat(real_path)
+        except (OSError, ValueError):
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
+                                     "rnds_certificate_src" % src) from None
+        # never open a FIFO, a device or a folder: opening a FIFO would block the run
+        if not stat.S_ISREG(st.st_mode):
+            raise CertificateRefused("%s não é um arquivo comum (é uma pasta, um FIFO ou um dispositivo): confira "
+                                     "rnds_certificate_src" % src)
+        if st.st_size > MAX_SOURCE_BYTES:
+            raise CertificateRefused(_too_big_message(src, st.st_size))
+        return real_path, st
 
     def _load_bytes(self, real_path, src):
         """File bytes, ansible-vault decrypted in memory (the loader never writes a plain copy)."""
@@ -248,7 +267,10 @@ class ActionModule(ActionBase):
                                          % src) from None
             raise CertificateRefused("não foi possível ler o arquivo %s no controlador: confira permissões e o caminho "
                                      "em rnds_certificate_src" % src) from None
-        return bytes(data)
+        data = bytes(data)
+        if len(data) > MAX_CERTIFICATE_BYTES:
+            raise CertificateRefused(_too_big_message(src, len(data)))
+        return data
 
     def _validated(self, src, password):
         """Return (facts, content bytes, cache origin) for ``src``; raises CertificateRefused for unusable files."""

@@ -213,6 +213,7 @@ NO = frozenset(('nao', 'n', 'no', 'false', 'falso', '0'))
 
 SECRET_KEY_RE = re.compile(r'(password|senha|token|secret|contra_chave)$', re.IGNORECASE)
 HOST_RE = re.compile(r'^[A-Za-z0-9_.:\[\]-]+$')
+CONTROL_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
 MOJIBAKE_RE = re.compile('\u00c3[\u00a0-\u00bf]')
 MAX_LISTED_PROBLEMS = 50
 
@@ -463,6 +464,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 continue
             errors = []
             line = record['line']
+
+            # NUL, escape sequences and other control characters never belong in a spreadsheet cell: they
+            # would end up in file names, in requests to the PEC and in the report.
+            for column in sorted(record):
+                value = record[column]
+                if isinstance(value, str) and CONTROL_RE.search(value):
+                    errors.append('a coluna %s contém caracteres de controle (%r); apague a célula e digite o valor de '
+                                  'novo, sem colar de outro programa.' % (column, CONTROL_RE.search(value).group(0)))
+                    record[column] = CONTROL_RE.sub('', value)
 
             if not record['municipio']:
                 errors.append('a coluna municipio está vazia; preencha com o nome do município.')

@@ -74,6 +74,8 @@ options:
     description:
       - File name (not path) of the C(.pfx)/C(.p12) in the PEC C(chaves) folder.
       - Required when O(state=enabled).
+      - Refused before any request when it is not a plain C(.pfx)/C(.p12) file name (C(/), C(\), C(..), NUL or
+        control characters, more than 255 bytes), like in M(esus.rnds.pec_certificate).
     type: str
   certificate_password:
     description:
@@ -249,6 +251,7 @@ error_code:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     PecApiError,
     PecClient,
@@ -326,9 +329,11 @@ def run(module):
     if state == "enabled" and "rnds" in services and not requester_id:
         module.fail_json(msg="informe requester_id (rnds_requester_id, identificador do solicitante do e-Gestor AB) "
                              "para habilitar o RNDS", error_code="invalid_input")
-    if name and ("/" in name or "\\" in name):
-        module.fail_json(msg="certificate é o nome do arquivo na pasta chaves, não um caminho: %s" % name,
-                         error_code="invalid_input")
+    # A name the PEC could never list (path, NUL, control characters, too long, not .pfx/.p12) is
+    # refused here, before any request: the PEC must never be asked to open such a path.
+    problem = check_certificate_name(name) if state == "enabled" and name is not None else None
+    if problem:
+        module.fail_json(msg=problem, error_code="invalid_input")
 
     client = PecClient(
         url=params["url"], timeout=params["timeout"], retries=params["retries"],
