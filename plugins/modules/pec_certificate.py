@@ -554,6 +554,7 @@ class Deployer(object):
                 self._ensure_backup_dir()
                 backup = self._backup_path(self.name)
                 self.module.preserved_copy(self.dest, backup)
+                self._secure_backup(backup)
                 self.result["backup_file"] = backup
             # atomic_move() gives a *new* file 0666 & ~umask before we fix it: keep that window private.
             old_umask = os.umask(0o077)
@@ -566,6 +567,11 @@ class Deployer(object):
                 os.unlink(tmp)
         self._fix_attributes()
         self._fsync_dir(self.chaves)
+
+    def _secure_backup(self, path):
+        """A backup holds a private key: same owner as the deployed file, readable by the owner only."""
+        os.lchown(path, self.uid, self.gid)
+        os.chmod(path, 0o600)
 
     def _fix_attributes(self):
         st = os.lstat(self.dest)
@@ -603,6 +609,7 @@ class Deployer(object):
                 except OSError:
                     shutil.copy2(path, backup)
                     os.unlink(path)
+                self._secure_backup(backup)
                 self.result["pruned_backup_files"].append(backup)
             else:
                 os.unlink(path)

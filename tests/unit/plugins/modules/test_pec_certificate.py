@@ -122,6 +122,7 @@ def test_replace_makes_backup_outside_chaves(lab, pfx, pfx2):
     assert not backup.name.lower().endswith((".pfx", ".p12"))
     assert backup.read_bytes() == pfx.read_bytes()
     assert mode_of(backup.parent) == 0o700
+    assert mode_of(backup) == 0o600  # a backup holds a private key
     assert sorted(os.listdir(str(lab.chaves("h1")))) == ["fms.pfx"]
     assert (lab.chaves("h1") / "fms.pfx").read_bytes() == pfx2.read_bytes()
     # backup=false replaces without a copy
@@ -151,6 +152,7 @@ def test_prune_with_backup_keeps_listed_files(lab, pfx):
     chaves = lab.chaves("h1")
     for name in ("antigo.pfx", "OUTRO.P12", "fms.cer", "manter.pfx", "leia-me.txt"):
         (chaves / name).write_bytes(name.encode())
+        os.chmod(str(chaves / name), 0o666)
     (chaves / "subpasta.pfx").mkdir()
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "prune": True, "keep": ["manter.pfx"]}, "--check")
     assert sorted(results["h1"]["pruned"]) == ["OUTRO.P12", "antigo.pfx", "fms.cer"]
@@ -164,6 +166,7 @@ def test_prune_with_backup_keeps_listed_files(lab, pfx):
     assert [b.split(".")[0] for b in backups] == ["OUTRO", "antigo", "fms"]
     assert all(b.endswith(".bak") for b in backups)
     assert sorted(os.listdir(str(chaves.parent / "chaves-backup"))) == backups
+    assert all(mode_of(pathlib.Path(p)) == 0o600 for p in result["pruned_backup_files"])
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "prune": True, "keep": ["manter.pfx"]})
     assert results["h1"]["changed"] is False
 
