@@ -77,9 +77,6 @@ def test_site_check_diff_predicts_changes_without_secrets():
         assert_unchanged(host)
 
 
-@pytest.mark.xfail(reason="pec_rnds compares the file the PEC sees now; in check mode the renewed file is not "
-                          "deployed yet, so the re-enable of a same-name certificate is not predicted "
-                          "(the enable role does not pass certificate_fingerprint)", strict=False)
 def test_site_check_predicts_reenable_of_a_renewed_file_with_the_same_name():
     inventory = moltest.resolved()
     renewed = [host for host, data in inventory.items() if data["fixture"].get("enabled")]

@@ -73,6 +73,7 @@ def test_replaced_and_pruned_files_are_backed_up_outside_chaves(host, expected):
         assert ours[0].endswith(".bak") and not ours[0].lower().endswith((".pfx", ".p12")), ours[0]
         content = host.file("%s/%s" % (moltest.BACKUP_DIR, ours[0]))
         assert content.sha256sum == files[item["source"]]["sha256"], "o backup de %s não é o arquivo antigo" % item["name"]
+        assert (content.user, content.mode) == ("root", 0o600), "o backup %s guarda uma chave privada" % ours[0]
 
 
 def test_pec_reports_rnds_enabled_for_every_municipality(host, expected):
