@@ -14,7 +14,7 @@ the simulator inside on 127.0.0.1:8080, ``community.docker.docker`` connection),
 message when Docker is not available, and optionally with Mitogen (installed into build/, never
 into .venv). Measured per run: wall time, controller CPU (user+sys of the whole ansible-playbook
 process tree, from wait4), peak memory (sum of PSS of the ansible-playbook process tree sampled
-from /proc every 0.25 s, and ru_maxrss of its largest process from wait4), and exact counts from
+from /proc every 0.5 s, and ru_maxrss of its largest process from wait4), and exact counts from
 the bench_counter callback (module executions, remote commands, task results, certificate parses).
 
 Results: reports/bench.json; a Markdown table on stdout (pasted into docs/performance.md).
@@ -289,7 +289,7 @@ class DockerFleet:
 class TreeSampler(threading.Thread):
     """Peak of the summed PSS (and RSS) of a process tree, sampled from /proc."""
 
-    def __init__(self, root_pid, interval=0.25):
+    def __init__(self, root_pid, interval=0.5):
         super().__init__(daemon=True)
         self.root_pid = root_pid
         self.interval = interval
@@ -307,23 +307,45 @@ class TreeSampler(threading.Thread):
             self.sample()
             self._halt.wait(self.interval)
 
-    def sample(self):
-        children = collections.defaultdict(list)
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
+    @staticmethod
+    def _children(pid):
+        """Children of ``pid`` from /proc/<pid>/task/<tid>/children (no scan of the whole /proc)."""
+        found = []
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            return found
+        for tid in tids:
             try:
-                with open("/proc/%s/stat" % entry, "rb") as handle:
-                    stat = handle.read()
+                with open("/proc/%d/task/%s/children" % (pid, tid), "rb") as handle:
+                    found.extend(int(child) for child in handle.read().split())
             except OSError:
                 continue
-            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-            children[ppid].append(int(entry))
+        return found
+
+    @staticmethod
+    def _children_by_scan():
+        """Fallback for kernels without the children files: parent of every process."""
+        children = collections.defaultdict(list)
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry, "rb") as handle:
+                        stat = handle.read()
+                except OSError:
+                    continue
+                children[int(stat[stat.rindex(b")") + 2:].split()[1])].append(int(entry))
+        return children
+
+    def sample(self):
+        scan = None
+        if not os.path.exists("/proc/%d/task/%d/children" % (self.root_pid, self.root_pid)):
+            scan = self._children_by_scan()
         tree, todo = [], [self.root_pid]
         while todo:
             pid = todo.pop()
             tree.append(pid)
-            todo.extend(children.get(pid, ()))
+            todo.extend(scan.get(pid, ()) if scan is not None else self._children(pid))
         pss = rss = 0
         for pid in tree:
             try:
@@ -406,6 +428,10 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
     }
     result.update(counts)
     result["per_host_s"] = round(wall / hosts, 3)
+    result["cpu_per_host_s"] = round(result["cpu_s"] / hosts, 3)
+    # Controller's own share: everything but the processes started by the remote commands (with the
+    # local connection, the modules themselves, which a real fleet runs on the PEC servers).
+    result["controller_cpu_s"] = round(max(0.0, result["cpu_s"] - result["command_children_cpu_s"]), 2)
     log("%-34s %6.1f s  cpu %6.1f s  módulos/host %.2f  comandos/host %.2f  tarefas/host %.1f  PSS %.0f MiB%s"
         % (label, wall, result["cpu_s"], result["modules_per_host"], result["commands_per_host"],
            result["task_results_per_host"], result["peak_tree_pss_mib"],
@@ -424,6 +450,7 @@ def parse_recap(output):
 def count_events(path):
     modules, commands, results = collections.Counter(), collections.Counter(), collections.Counter()
     per_module, parses, origins = collections.Counter(), 0, collections.Counter()
+    child_cpu = 0.0
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             for line in handle:
@@ -433,6 +460,7 @@ def count_events(path):
                     per_module[event["module"]] += 1
                 elif event["k"] == "command":
                     commands[event["host"]] += 1
+                    child_cpu += event.get("child_cpu") or 0.0
                 elif event["k"] == "result":
                     results[event["host"]] += 1
                     for origin in event["validation"]:
@@ -449,6 +477,7 @@ def count_events(path):
         "task_results_per_host": round(sum(results.values()) / float(hosts), 1),
         "certificate_parses": parses,
         "validation_cache": dict(origins),
+        "command_children_cpu_s": round(child_cpu, 2),
     }
 
 
@@ -508,21 +537,21 @@ def ratios(ours, baseline):
 
 
 def markdown(results):
-    lines = ["| cenário | N | forks | playbook | execução | tempo (s) | s/host | CPU (s) | módulos/host | "
-             "comandos/host | pareamentos PKCS#12 | PSS máx. (MiB) | maior processo (MiB) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| cenário | N | forks | playbook | execução | tempo (s) | s/host | CPU (s) | CPU controlador (s) | "
+             "módulos/host | comandos/host | PKCS#12 abertos | PSS máx. (MiB) | maior processo (MiB) | carga |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in results["scenarios"]:
         for variant in ("ours", "baseline", "mitogen"):
             runs = scenario.get(variant, {})
             order = [k for k in ("site", "noop", "audit") if k in runs] + sorted(k for k in runs if k not in ("site", "noop", "audit"))
             for key in order:
                 run = runs[key]
-                lines.append("| %s | %d | %d | %s | %s | %.1f | %.3f | %.1f | %.2f | %.2f | %s | %.0f | %.0f |" % (
+                lines.append("| %s | %d | %d | %s | %s | %.1f | %.3f | %.1f | %.1f | %.2f | %.2f | %s | %.0f | %.0f | %.1f |" % (
                     scenario["name"], run["hosts"], run["forks"], {"ours": "coleção", "baseline": "manual",
                                                                     "mitogen": "coleção + Mitogen"}[variant],
-                    key, run["wall_s"], run["per_host_s"], run["cpu_s"], run["modules_per_host"],
+                    key, run["wall_s"], run["per_host_s"], run["cpu_s"], run["controller_cpu_s"], run["modules_per_host"],
                     run["commands_per_host"], run["certificate_parses"], run["peak_tree_pss_mib"],
-                    run["max_process_rss_mib"]))
+                    run["max_process_rss_mib"], run["loadavg_1min_before"]))
     lines.append("")
     lines.append("Razão coleção/manual: tempo (CPU; módulos por host)")
     lines.append("")
@@ -593,6 +622,10 @@ def main(argv=None):
                        "(loop items counted; copy = stat + copy/file; validate_only and rnds_report = 0)",
             "commands": "calls of ActionBase._low_level_execute_command (round trips on the connection)",
             "certificate_parses": "results of esus.rnds.pec_certificate with validation_cache == 'parsed'",
+            "command_children_cpu_s": "CPU of the processes each remote command waited for (RUSAGE_CHILDREN delta in "
+                                      "the worker): local connection = the module processes; docker = docker CLI",
+            "controller_cpu_s": "cpu_s - command_children_cpu_s (for the docker connection cpu_s already excludes the "
+                                "processes inside the containers)",
         },
         "scenarios": [],
     }

@@ -12,7 +12,9 @@ Counting method (exact, not inferred from task names):
   Loop items are counted one by one, because each item calls it again.
 - A *remote command* is one call of ``ActionBase._low_level_execute_command`` (one round trip on
   the connection: with pipelining a module execution is one command; without it, also the
-  mkdir/chmod/rm of the remote temp folder).
+  mkdir/chmod/rm of the remote temp folder). Each command also records the CPU time of the child
+  processes it waited for (``RUSAGE_CHILDREN`` delta in the worker): with the local connection that
+  is the module's own Python process, so the controller's share can be told apart.
 
 Ansible forks one worker process per task and host from the ansible-playbook process, after
 callbacks are loaded; the wrappers installed here at import time are inherited by every worker.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 
@@ -94,8 +97,15 @@ def _wrap_action(cls, label):
         low_level = cls._low_level_execute_command
 
         def _low_level_execute_command(self, *args, **kwargs):
-            _write({"k": "command", "host": _CURRENT["host"], "task": _CURRENT["task"], "via": label})
-            return low_level(self, *args, **kwargs)
+            # CPU of the processes the command started and waited for (with the local connection: the
+            # module's Python process; with docker/ssh: the docker/ssh client), to split controller time.
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            try:
+                return low_level(self, *args, **kwargs)
+            finally:
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                _write({"k": "command", "host": _CURRENT["host"], "task": _CURRENT["task"], "via": label,
+                        "child_cpu": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 4)})
 
         cls._low_level_execute_command = _low_level_execute_command
 
