@@ -21,6 +21,11 @@ PRUNE_SUFFIXES = (".pfx", ".p12", ".cer")
 BACKUP_DIRNAME_SUFFIX = "-backup"
 TEMP_PREFIX = ".esus-rnds-"
 TEMP_SUFFIX = ".tmp"
+# Lock file of pec_certificate, in webserver/ (next to chaves, never inside it).
+LOCK_BASENAME = ".esus-rnds.lock"
+# Prefix of the temporary file Ansible's atomic_move() creates next to the destination when a
+# plain rename is not possible (it ends with the destination name, so it could be a ".pfx").
+ANSIBLE_TEMP_PREFIX = ".ansible_tmp"
 MAX_NAME_BYTES = 255
 
 
@@ -205,6 +210,23 @@ def case_variants(parent, name):
         return []
     lower = name.lower()
     return sorted(entry for entry in entries if entry.lower() == lower and entry != name)
+
+
+def stale_temp_files(chaves):
+    """Names of temporary files a killed pec_certificate run left in ``chaves`` (caller holds the lock)."""
+    try:
+        entries = os.listdir(chaves)
+    except OSError:
+        return []
+    stale = []
+    for entry in sorted(entries):
+        ours = entry.startswith(TEMP_PREFIX) and entry.endswith(TEMP_SUFFIX)
+        if not (ours or entry.startswith(ANSIBLE_TEMP_PREFIX)):
+            continue
+        st = lstat_or_none(os.path.join(chaves, entry))
+        if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            stale.append(entry)
+    return stale
 
 
 def lstat_or_none(path):

@@ -27,6 +27,10 @@ description:
     compares the SHA-256 of the existing file, writes a temporary file (0600) in the same folder,
     fsyncs it, sets owner, group and mode on it, verifies its SHA-256 and renames it over the
     destination (atomic). A replaced file is backed up first."
+  - "Runs that write into the same installation at the same time are serialised by a lock
+    (C(flock) on C(<install_dir>/webserver/.esus-rnds.lock), mode 0600, never inside C(chaves)); a run
+    waits up to 300 seconds for the other one. Temporary files that an interrupted run left in C(chaves)
+    (C(.esus-rnds-*.tmp)) are removed under that lock. Check mode takes no lock and writes nothing."
   - "Backups go to the sibling folder C(<install_dir>/webserver/chaves-backup/) (mode 0700), named
     C(<file>.<YYYYmmddTHHMMSS>.bak): never C(*.pfx)/C(*.p12) and never inside C(chaves), so the PEC
     does not list them as certificates."
@@ -235,6 +239,15 @@ pruned_backup_files:
   returned: unless O(validate_only=true)
   type: list
   elements: str
+removed_temp_files:
+  description:
+    - Temporary files left in C(chaves) by an earlier run that was interrupted while writing (killed controller,
+      lost connection), removed by this run (or that would be, in check mode). Never C(.pfx)/C(.p12) files of the
+      operator.
+  returned: unless O(validate_only=true)
+  type: list
+  elements: str
+  sample: [.esus-rnds-k2j4h1.tmp]
 chaves_dir:
   description: Full path of the C(chaves) folder.
   returned: unless O(validate_only=true)
@@ -318,14 +331,18 @@ certificate:
 import base64
 import binascii
 import datetime
+import errno
+import fcntl
 import os
 import shutil
 import stat
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     BACKUP_DIRNAME_SUFFIX,
+    LOCK_BASENAME,
     PRUNE_SUFFIXES,
     TEMP_PREFIX,
     TEMP_SUFFIX,
@@ -341,8 +358,12 @@ from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     resolve_uid,
     sha256_bytes,
     sha256_file,
+    stale_temp_files,
     user_name,
 )
+
+# How long a run waits for another run writing into the same chaves folder.
+LOCK_TIMEOUT = 300
 
 
 class Deployer(object):
@@ -373,7 +394,9 @@ class Deployer(object):
             backup_file=None,
             pruned=[],
             pruned_backup_files=[],
+            removed_temp_files=[],
         )
+        self.lock_fd = None
         self.stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
 
     def fail(self, msg, **extra):
@@ -425,6 +448,8 @@ class Deployer(object):
                       "substitua o link pela pasta real ou ajuste rnds_pec_install_dir para o destino do link" % self.webserver)
         if not stat.S_ISDIR(web_st.st_mode):
             self.fail("%s não é uma pasta; confira a instalação do PEC" % self.webserver)
+        if not self.module.check_mode:
+            self._lock()
 
         self.result["chaves_variants"] = case_variants(self.webserver, self.dirname)
         for variant in self.result["chaves_variants"]:
@@ -446,6 +471,8 @@ class Deployer(object):
                 self.fail("%s existe mas não é uma pasta (ou é um link simbólico): remova-o ou use backup=false"
                           % self.backup_dir)
 
+        # Temporary files of a run that was killed while writing (we hold the lock, so none is in use).
+        self.stale = stale_temp_files(self.chaves) if self.chaves_st is not None else []
         self.dest_st = lstat_or_none(self.dest) if self.chaves_st is not None else None
         self.dest_checksum = None
         if self.dest_st is not None:
@@ -480,8 +507,9 @@ class Deployer(object):
                     continue
                 self.to_prune.append(entry)
         self.result["pruned"] = list(self.to_prune)
+        self.result["removed_temp_files"] = list(self.stale)
         self.result["changed"] = bool(self.result["dir_changed"] or self.result["content_changed"]
-                                      or self.result["attributes_changed"] or self.to_prune)
+                                      or self.result["attributes_changed"] or self.to_prune or self.stale)
 
     def diff(self):
         def file_state(checksum, st):
@@ -507,6 +535,50 @@ class Deployer(object):
             before["pruned"] = list(self.to_prune)
             after["pruned"] = []
         return {"before": before, "after": after, "before_header": self.dest, "after_header": self.dest}
+
+    # ---------------------------------------------------------------- lock
+    def _lock(self):
+        """Serialise the runs that write into this installation (two ansible-playbook at once).
+
+        The lock file lives in ``webserver/`` (never in ``chaves``, so the PEC never lists it); it is
+        kept between runs (removing it would race with a waiting run). Released when the module exits.
+        """
+        path = os.path.join(self.webserver, LOCK_BASENAME)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self.fail("%s é um link simbólico: remova-o (é o arquivo de trava do esus.rnds)" % path)
+            self.fail("não foi possível criar o arquivo de trava %s: %s; confira as permissões de %s"
+                      % (path, exc.strerror, self.webserver))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self.fail("%s existe mas não é um arquivo comum: remova-o (é o arquivo de trava do esus.rnds)" % path)
+        if stat.S_IMODE(st.st_mode) != 0o600 and st.st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                self.fail("outra execução do esus.rnds está gravando em %s há mais de %d s (trava %s): espere ela "
+                          "terminar e rode de novo; se não houver outra execução, confira se um processo python travou "
+                          "neste servidor" % (self.chaves, LOCK_TIMEOUT, path))
+            time.sleep(0.2)
+        self.lock_fd = fd
+
+    def unlock(self):
+        if self.lock_fd is not None:
+            fd, self.lock_fd = self.lock_fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     # ---------------------------------------------------------------- apply
     def _make_dir(self, path, mode, uid, gid):
@@ -614,8 +686,17 @@ class Deployer(object):
             else:
                 os.unlink(path)
 
+    def _remove_stale(self):
+        for entry in self.stale:
+            try:
+                os.unlink(os.path.join(self.chaves, entry))
+            except FileNotFoundError:
+                pass
+
     def apply(self):
         try:
+            if self.stale:
+                self._remove_stale()
             if self.result["dir_changed"]:
                 self._make_dir(self.chaves, self.dir_mode, self.uid, self.gid)
             if self.result["content_changed"]:
@@ -644,15 +725,18 @@ class Deployer(object):
 def main():
     module = AnsibleModule(argument_spec=certificate_argument_spec(), supports_check_mode=True)
     deployer = Deployer(module)
-    deployer.validate()
-    deployer.inspect()
-    deployer.plan()
-    result_diff = deployer.diff() if module._diff else None
-    if not module.check_mode and deployer.result["changed"]:
-        deployer.apply()
-    result = deployer.finish()
-    if result_diff is not None and result["changed"]:
-        result["diff"] = result_diff
+    try:
+        deployer.validate()
+        deployer.inspect()
+        deployer.plan()
+        result_diff = deployer.diff() if module._diff else None
+        if not module.check_mode and deployer.result["changed"]:
+            deployer.apply()
+        result = deployer.finish()
+        if result_diff is not None and result["changed"]:
+            result["diff"] = result_diff
+    finally:
+        deployer.unlock()
     module.exit_json(**result)
 
 

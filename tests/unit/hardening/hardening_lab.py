@@ -366,14 +366,17 @@ class Lab:
             self.mock.stop()
 
     # -- inventory -----------------------------------------------------------------------
-    def write_inventory(self):
+    def write_inventory(self, inventory=None):
+        """Write the inventory as the hosts are now; ``inventory`` names another folder (concurrent runs)."""
         from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
 
         hosts = dict((name, host.vars) for name, host in self.hosts.items())
-        path = os.path.join(self.inventory_dir, "hosts.yml")
+        directory = self.inventory_dir if inventory is None else "%s-%s" % (self.inventory_dir, inventory)
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "hosts.yml")
         with open(path, "w", encoding="utf-8") as handle:
             json.dump({"pec": {"hosts": hosts}}, handle, ensure_ascii=False, indent=1)
-        group_vars = os.path.join(self.inventory_dir, "group_vars", "all")
+        group_vars = os.path.join(directory, "group_vars", "all")
         os.makedirs(group_vars, exist_ok=True)
         with open(os.path.join(group_vars, "main.yml"), "w", encoding="utf-8") as handle:
             json.dump(self.group_vars, handle, ensure_ascii=False, indent=1)
@@ -387,28 +390,28 @@ class Lab:
         return path
 
     # -- runs ----------------------------------------------------------------------------
-    def command(self, playbook, *args):
+    def command(self, playbook, *args, inventory=None):
         bindir = os.path.dirname(sys.executable)
-        return [os.path.join(bindir, "ansible-playbook"), "-i", self.write_inventory(),
+        return [os.path.join(bindir, "ansible-playbook"), "-i", self.write_inventory(inventory),
                 os.path.join(PLAYBOOKS, playbook)] + [str(a) for a in args]
 
-    def run(self, playbook, *args, env_extra=None, timeout=300):
+    def run(self, playbook, *args, env_extra=None, timeout=300, inventory=None):
         env = dict(self.env, **(env_extra or {}))
         self.runs += 1
         started = time.monotonic()
-        proc = subprocess.run(self.command(playbook, *args), env=env, cwd=REPO, capture_output=True, text=True,
+        proc = subprocess.run(self.command(playbook, *args, inventory=inventory), env=env, cwd=REPO, capture_output=True, text=True,
                               timeout=timeout, check=False, stdin=subprocess.DEVNULL)
         proc.output = proc.stdout + proc.stderr
         proc.recap = recap(proc.stdout)
         proc.elapsed = time.monotonic() - started
         return proc
 
-    def popen(self, playbook, *args, env_extra=None):
+    def popen(self, playbook, *args, env_extra=None, inventory=None):
         """Start a run in its own process group (for kills); stdout is a line-buffered pipe."""
         env = dict(self.env, **(env_extra or {}))
         env["PYTHONUNBUFFERED"] = "1"
         self.runs += 1
-        return subprocess.Popen(self.command(playbook, *args), env=env, cwd=REPO, stdout=subprocess.PIPE,
+        return subprocess.Popen(self.command(playbook, *args, inventory=inventory), env=env, cwd=REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
     # -- secrets -------------------------------------------------------------------------

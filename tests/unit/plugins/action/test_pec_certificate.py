@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -22,8 +23,12 @@ import testca
 
 from ansible_collections.esus.rnds.plugins.action import pec_certificate as action
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate"))
-import harness  # noqa: E402  pylint: disable=wrong-import-position
+# Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
+_HARNESS = importlib.util.spec_from_file_location(
+    "esus_rnds_certificate_harness",
+    str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate" / "harness.py"))
+harness = importlib.util.module_from_spec(_HARNESS)
+_HARNESS.loader.exec_module(harness)
 
 PASSWORD = testca.HARD_PASSWORD
 SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")

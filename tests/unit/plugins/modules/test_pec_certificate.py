@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -26,8 +27,12 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.esus.rnds.plugins.module_utils import _chaves
 from ansible_collections.esus.rnds.plugins.modules import pec_certificate
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate"))
-import harness  # noqa: E402  pylint: disable=wrong-import-position
+# Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
+_HARNESS = importlib.util.spec_from_file_location(
+    "esus_rnds_certificate_harness",
+    str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate" / "harness.py"))
+harness = importlib.util.module_from_spec(_HARNESS)
+_HARNESS.loader.exec_module(harness)
 
 PASSWORD = testca.HARD_PASSWORD
 

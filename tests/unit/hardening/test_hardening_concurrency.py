@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Concurrency: two runs against the same server at once.
+
+pec_certificate serialises the writers of one installation with a flock on
+``<install_dir>/webserver/.esus-rnds.lock`` (never inside ``chaves``) and, under that lock, removes
+the temporary files a killed run left. The lock is proven in process (a held lock makes the module
+wait, then give up with a clear message and nothing changed). pec_rnds needs no lock: the PEC
+serialises its own mutations and pec_rnds reads the state back after acting; two real
+ansible-playbook processes started together, several times, wanting different contents of the
+same certificate file, prove that the result is always one complete version, enabled in the PEC
+with a file that exists, and that the next runs converge.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import re
+
+import pytest
+import testca
+from ansible.module_utils.testing import patch_module_args
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from ansible_collections.esus.rnds.plugins.modules import pec_certificate
+
+ROUNDS = 3
+
+
+def _main(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as info:
+            pec_certificate.main()
+    return info.value.code, json.loads(capsys.readouterr().out)
+
+
+def _args(install_dir, data, **extra):
+    args = {"name": "fms.pfx", "install_dir": str(install_dir), "content": base64.b64encode(data).decode(),
+            "checksum": hashlib.sha256(data).hexdigest(), "owner": str(os.getuid()), "group": str(os.getgid())}
+    args.update(extra)
+    return args
+
+
+def test_lock_makes_a_second_writer_wait_then_give_up_clearly(tmp_path, capsys, monkeypatch):
+    webserver = tmp_path / "webserver"
+    webserver.mkdir()
+    lock = webserver / ".esus-rnds.lock"
+    monkeypatch.setattr(pec_certificate, "LOCK_TIMEOUT", 0.6)
+    with open(str(lock), "a") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # another run is writing
+        code, result = _main(_args(tmp_path, b"certificado"), capsys)
+        assert code == 1 and "outra execução do esus.rnds está gravando" in result["msg"], result
+        assert not (webserver / "chaves").exists()
+    # released: the same call goes through, and the lock file is private and outside chaves
+    code, result = _main(_args(tmp_path, b"certificado"), capsys)
+    assert code == 0 and result["changed"] is True
+    assert os.listdir(str(webserver / "chaves")) == ["fms.pfx"]
+    assert (lock.stat().st_mode & 0o777) == 0o600
+
+
+def test_lock_file_that_is_a_symlink_is_refused(tmp_path, capsys):
+    webserver = tmp_path / "webserver"
+    webserver.mkdir()
+    target = tmp_path / "alvo"
+    target.write_text("não mexa")
+    os.symlink(str(target), str(webserver / ".esus-rnds.lock"))
+    code, result = _main(_args(tmp_path, b"certificado"), capsys)
+    assert code == 1 and "link simbólico" in result["msg"]
+    assert target.read_text() == "não mexa" and not (webserver / "chaves").exists()
+
+
+def test_leftovers_of_a_killed_run_are_removed_under_the_lock(tmp_path, capsys):
+    chaves = tmp_path / "webserver" / "chaves"
+    chaves.mkdir(parents=True)
+    data = b"certificado"
+    code, result = _main(_args(tmp_path, data), capsys)
+    assert code == 0
+    (chaves / ".esus-rnds-abc123.tmp").write_bytes(data[:4])  # half-written by a killed run
+    (chaves / ".ansible_tmpxyzfms.pfx").write_bytes(data[:4])  # atomic_move() fallback, killed
+    (chaves / "outro.pfx").write_bytes(b"do operador")
+    code, result = _main(_args(tmp_path, data, _ansible_check_mode=True), capsys)
+    assert code == 0 and result["changed"] is True
+    assert result["removed_temp_files"] == [".ansible_tmpxyzfms.pfx", ".esus-rnds-abc123.tmp"]
+    assert len(os.listdir(str(chaves))) == 4  # check mode removed nothing
+    code, result = _main(_args(tmp_path, data), capsys)
+    assert code == 0 and result["changed"] is True and not result["content_changed"]
+    assert sorted(os.listdir(str(chaves))) == ["fms.pfx", "outro.pfx"]
+    code, result = _main(_args(tmp_path, data), capsys)
+    assert code == 0 and result["changed"] is False and result["removed_temp_files"] == []
+
+
+def _sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_two_runs_at_once_never_corrupt_chaves_or_the_pec(lab, test_ca):
+    host = lab.add_host("pec-a")
+    versions = []
+    for letter in "AB":
+        path = os.path.join(lab.certs, "%s-%s" % (letter, host.cert_name))
+        testca.write_pkcs12(path, test_ca.issue_ecnpj(), host.cert_password)
+        versions.append(path)
+    hashes = set(_sha256(path) for path in versions)
+    host.sim.set_fault(slow=0.1)  # widen the overlap of the two enable calls
+    outcomes = []
+    assert not os.path.exists(host.chaves)  # the first round races on creating chaves too
+    for number in range(ROUNDS):
+        # round 0: the same inventory twice (two operators, or CI and an operator); then two runs that want
+        # different contents of the same file (a renewal raced by a stale copy of the inventory)
+        host.vars["rnds_certificate_src"] = versions[0]
+        first = lab.popen("site.yml", inventory="a")
+        host.vars["rnds_certificate_src"] = versions[0 if number == 0 else 1]
+        second = lab.popen("site.yml", inventory="b")
+        outputs = []
+        for proc in (first, second):
+            out = proc.stdout.read().decode("utf-8", "replace")
+            proc.stdout.close()
+            outputs.append((proc.wait(), out))
+        outcomes.append([rc for rc, _out in outputs])
+        for rc, out in outputs:
+            if number == 0 or rc == 0:
+                assert rc == 0, out
+            else:
+                # the run whose file was replaced by the other one under its feet says so, and nothing else fails
+                assert "não é o certificado esperado; implante-o de novo" in out, out
+                assert re.search(r"failed=1 ", out) and out.count("[ERROR]") == 1, out
+        entries = sorted(os.listdir(host.chaves))
+        assert entries == [host.cert_name], entries  # no temporary file, nothing else
+        assert _sha256(os.path.join(host.chaves, host.cert_name)) in hashes
+        state = host.state()
+        assert state["habilitado"] and state["certificado"] == host.cert_name
+        # the last enable always comes after the last write: the PEC has exactly the content in chaves
+        assert state["arquivoSha256"] == _sha256(os.path.join(host.chaves, host.cert_name))
+        with open(os.path.join(host.chaves, host.cert_name), "rb") as handle:
+            assert pkcs12.load_key_and_certificates(handle.read(), host.cert_password.encode())[0] is not None
+        backups = os.path.join(host.install_dir, "webserver", "chaves-backup")
+        for name in os.listdir(backups) if os.path.isdir(backups) else []:
+            assert _sha256(os.path.join(backups, name)) in hashes  # every backup is a whole version
+    host.sim.clear_faults()
+    host.vars["rnds_certificate_src"] = versions[0]
+    converge = lab.run("site.yml")
+    assert converge.returncode == 0, converge.output
+    assert host.state()["arquivoSha256"] == _sha256(versions[0])
+    again = lab.run("site.yml")
+    assert again.returncode == 0 and again.recap["pec-a"]["changed"] == 0, again.output
+    print("hardening/concurrency: %d rounds of two concurrent runs: %s" % (ROUNDS, outcomes))
