@@ -70,11 +70,11 @@ OPERATIONS = {
     ),
 }
 
-# What each operation does, for messages.
+# What each operation does, for messages ("na %s", "à %s": feminine nouns only).
 _OPERATION_LABELS = {
     "Info": "consulta de versão",
-    "Login": "login",
-    "Logout": "logout",
+    "Login": "operação de login",
+    "Logout": "operação de logout",
     "CertificadosDisponiveis": "lista de certificados",
     "ConfiguracaoCertificados": "leitura da configuração de certificados",
     "HabilitarCertificado": "habilitação do certificado",
