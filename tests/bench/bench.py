@@ -53,6 +53,10 @@ CONTAINER_PREFIX = "esus-rnds-bench-"
 CONTAINER_LABEL = "org.esus-rnds.bench=1"
 MITOGEN_VERSION = "0.3.54"
 BASE_PORT = 21000
+# Round-trip budget of the collection, per host with one municipality and one certificate:
+# module executions (and, with pipelining, remote commands: one per module, plus one interpreter
+# discovery per host when ansible_python_interpreter is not set). Exceeding it fails `make bench`.
+MODULE_BUDGET = {"site": 3, "noop": 3, "audit": 2}
 PLAYBOOKS = {
     "ours": {
         "site": os.path.join(REPO, "playbooks", "site.yml"),
@@ -498,7 +502,24 @@ def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), 
             one("audit", books["audit"], forks, False, ["--check"])
         for other in extra_noop_forks:
             one("noop-f%d" % other, books["site"], other, False)
+    if variant == "ours":
+        for key, run in runs.items():
+            check_budget(run, MODULE_BUDGET[key.split("-")[0]])
     return runs
+
+
+def check_budget(run, modules):
+    """The collection's round-trip budget (see MODULE_BUDGET)."""
+    problems = []
+    if run["modules_max_host"] > modules:
+        problems.append("orçamento: %d execuções de módulo num host (máximo %d)" % (run["modules_max_host"], modules))
+    if run["commands_per_host"] > run["modules_per_host"] + 1:
+        problems.append("orçamento: %.2f comandos por host para %.2f módulos (pipelining desligado?)"
+                        % (run["commands_per_host"], run["modules_per_host"]))
+    if problems:
+        run["problems"].extend(problems)
+        run["ok"] = False
+        log("%s: %s" % (run["label"], "; ".join(problems)))
 
 
 # --- Mitogen -----------------------------------------------------------------------------------
@@ -651,9 +672,13 @@ def main(argv=None):
             scenario = {"name": "local-um-arquivo", "size": size, "connection": "local",
                         "note": "todos os hosts usam o mesmo .pfx (mesma senha): a validação deve abrir o arquivo uma vez"}
             with LocalFleet("local-shared-%d" % size, size, certs, shared_cert=certs[0]) as shared:
-                scenario["ours"] = {"site": run_playbook("shared-%d-ours-site" % size, shared.inventory,
-                                                         PLAYBOOKS["ours"]["site"], size, args.forks,
-                                                         expect_changed=True)}
+                run = run_playbook("shared-%d-ours-site" % size, shared.inventory, PLAYBOOKS["ours"]["site"], size,
+                                   args.forks, expect_changed=True)
+                check_budget(run, MODULE_BUDGET["site"])
+                if run["certificate_parses"] != 1:
+                    run["problems"].append("o arquivo compartilhado foi aberto %d vezes (esperado: 1)" % run["certificate_parses"])
+                    run["ok"] = False
+                scenario["ours"] = {"site": run}
             results["scenarios"].append(scenario)
             save(results)
         if args.mitogen:
