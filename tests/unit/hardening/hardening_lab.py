@@ -326,9 +326,11 @@ class Lab:
         self.group_vars = {"rnds_report_dir": self.reports, "rnds_min_days_remaining": 30}
         self.secrets = Secrets()
         self.env = dict(base_env)
-        for key in ("ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TEMP"):
-            self.env.pop(key, None)  # the defaults under HOME, like a real controller
+        self.env.pop("ANSIBLE_LOCAL_TEMP", None)  # the default under HOME, like a real controller
+        # The "remote" temp of the local hosts is ~user/.ansible/tmp resolved by the shell (not $HOME):
+        # point it at the lab's HOME so the files a run leaves there are walked too.
         self.env.update(HOME=self.home, TMPDIR=self.tmp, ANSIBLE_STDOUT_CALLBACK="default",
+                        ANSIBLE_REMOTE_TEMP=os.path.join(self.home, ".ansible", "tmp"),
                         ANSIBLE_VAULT_PASSWORD_FILE=self.vault_password_file)
         self.mock = None
         self.runs = 0

@@ -207,6 +207,9 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
     print("hardening/interruptions: %d kills, deploy window %.1fs, enable window %.1fs, phases %s, temp files left %d"
           % (KILLS, deploy_window, enable_window, phases, len(leftovers)))
     assert problems == []
+    # nothing a killed run left behind (install dirs, HOME with ~/.ansible/tmp, TMPDIR) holds a password
+    leaks, _files = lab.scan_files()
+    assert leaks == []
     assert phases.get(DEPLOY_TASK, 0) >= KILLS // 4 and phases.get(ENABLE_TASK, 0) >= KILLS // 4, phases
 
     for host in hosts:

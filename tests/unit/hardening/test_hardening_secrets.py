@@ -54,6 +54,9 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
         runs.append(("site --check --diff", lab.run("site.yml", "-vvvv", "--check", "--diff")))
         runs.append(("site --diff", lab.run("site.yml", "-vvvv", "--diff")))
         runs.append(("audit --check", lab.run("audit.yml", "-vvvv", "--check")))
+        # the JSON callback prints every registered result, the report task's arguments included
+        runs.append(("audit json", lab.run("audit.yml", "-vvvv", "--check",
+                                            env_extra={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})))
         # rotation of the healthy host to a new file whose password is testca.HARD_PASSWORD itself
         new_source = os.path.join(lab.certs, "fms-3550308-novo.pfx")
         testca.write_pkcs12(new_source, test_ca.issue_ecnpj(), testca.HARD_PASSWORD, flavour="legacy-rc2")
@@ -73,6 +76,7 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
     assert "senha" in site.output and "login recusado" in site.output and "expirou" in site.output
     assert "PEC não responde" in site.output
     assert all("<pec-ok> EXEC" in proc.output for _label, proc in runs)  # -vvvv shows the connection
+    assert '"plays"' in dict(runs)["audit json"].stdout
     rotate = dict(runs)["rotate --diff"]
     assert rotate.recap["pec-ok"]["failed"] == 0, rotate.output
     assert sorted(os.listdir(ok.chaves)) == ["fms-3550308-novo.pfx"] and old_name not in os.listdir(ok.chaves)
