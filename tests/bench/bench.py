@@ -275,7 +275,7 @@ class DockerFleet:
     def _wait_ready(self, container, attempts=60):
         probe = ("import urllib.request;"
                  "urllib.request.urlopen('http://127.0.0.1:8080/__sim__/health', timeout=2).read()")
-        for _ in range(attempts):  # bounded: 60 probes, each up to ~2 s
+        for dummy in range(attempts):  # bounded: 60 probes, each up to ~2 s
             proc = subprocess.run(["docker", "exec", container, "python3", "-c", probe], capture_output=True,
                                   check=False, timeout=30)
             if proc.returncode == 0:
@@ -567,11 +567,10 @@ def markdown(results):
             order = [k for k in ("site", "noop", "audit") if k in runs] + sorted(k for k in runs if k not in ("site", "noop", "audit"))
             for key in order:
                 run = runs[key]
+                label = {"ours": "coleção", "baseline": "manual", "mitogen": "coleção + Mitogen"}[variant]
                 lines.append("| %s | %d | %d | %s | %s | %.1f | %.3f | %.1f | %.1f | %.2f | %.2f | %s | %.0f | %.0f | %.1f |" % (
-                    scenario["name"], run["hosts"], run["forks"], {"ours": "coleção", "baseline": "manual",
-                                                                    "mitogen": "coleção + Mitogen"}[variant],
-                    key, run["wall_s"], run["per_host_s"], run["cpu_s"], run["controller_cpu_s"], run["modules_per_host"],
-                    run["commands_per_host"], run["certificate_parses"], run["peak_tree_pss_mib"],
+                    scenario["name"], run["hosts"], run["forks"], label, key, run["wall_s"], run["per_host_s"], run["cpu_s"],
+                    run["controller_cpu_s"], run["modules_per_host"], run["commands_per_host"], run["certificate_parses"], run["peak_tree_pss_mib"],
                     run["max_process_rss_mib"], run["loadavg_1min_before"]))
     lines.append("")
     lines.append("Razão coleção/manual: tempo (CPU; módulos por host)")
