@@ -207,6 +207,14 @@ class PecClient:
                  backoff=DEFAULT_BACKOFF, validate_certs=True, ca_path=None,
                  max_response_bytes=MAX_RESPONSE_BYTES, sleep=time.sleep):
         self.url = normalize_url(url)
+        if self.url.split("://", 1)[0].lower() not in ("http", "https"):
+            # urllib would also open file:// and ftp:// URLs: only the PEC's own schemes are accepted
+            raise PecApiError(
+                "invalid_input",
+                "rnds_pec_url %s não usa http:// nem https://: informe o endereço do PEC, por exemplo "
+                "http://127.0.0.1:8080" % self.url,
+                url=self.url,
+            )
         self.endpoint = self.url + GRAPHQL_PATH
         self.timeout = timeout
         self.retries = max(0, int(retries))

@@ -335,10 +335,13 @@ def run(module):
     if problem:
         module.fail_json(msg=problem, error_code="invalid_input")
 
-    client = PecClient(
-        url=params["url"], timeout=params["timeout"], retries=params["retries"],
-        validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-    )
+    try:
+        client = PecClient(
+            url=params["url"], timeout=params["timeout"], retries=params["retries"],
+            validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+        )
+    except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
+        module.fail_json(msg=exc.message, error_code=exc.code)
     result = {"changed": False, "acted": []}
     ibge = None
     try:

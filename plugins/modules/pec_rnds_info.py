@@ -263,7 +263,10 @@ def _client(params):
 def run(module):
     params = module.params
     want_cc = params["return_contra_chave"]
-    client = _client(params)
+    try:
+        client = _client(params)
+    except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
+        module.fail_json(msg=exc.message, error_code=exc.code)
     result = {
         "changed": False,
         "url": client.url,

@@ -188,6 +188,11 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
         (_enable_task(plain.url, certificate="../chaves/fms.pfx"), "barra", plain),
         (_enable_task(plain.url, certificate="x" * 300 + ".pfx"), "255 bytes", plain),
         (_enable_task(plain.url, certificate=".."), "rnds_certificate_name", plain),
+        (_enable_task("file:///etc"), "não usa http:// nem https://", plain),
+        (_enable_task("ftp://127.0.0.1:%d" % plain.port), "não usa http:// nem https://", plain),
+        ({"name": "hostil", "esus.rnds.pec_rnds_info": {"url": "file:///etc", "fail_on_unreachable": True}},
+         "não usa http:// nem https://", plain),
+        (_enable_task(self_signed.url, ca_path=str(tmp_path / "nao-existe.pem")), "ca_path", self_signed),
         (_enable_task(garbage.url), "não é JSON", garbage),
         (_enable_task(huge.url), "passou de 1024 KiB", huge),
         (_enable_task(self_signed.url), "não foi validado", self_signed),
@@ -197,7 +202,8 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
                                                          "fail_on_unreachable": True, "retries": 0}},
          "não foi validado", wrong_host),
     ]
-    refused[-1][0]["ignore_errors"] = True
+    for task, _fragment, _sim in refused:
+        task["ignore_errors"] = True
     accepted = [
         _enable_task(self_signed.url, validate_certs=False),
         _enable_task(wrong_host.url, validate_certs=False),
