@@ -198,8 +198,8 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
         (_enable_task(self_signed.url), "não foi validado", self_signed),
         (_enable_task(self_signed.url, ca_path=str(bundle)), "não foi validado", self_signed),
         (_enable_task(wrong_host.url, ca_path=str(bundle)), "não foi validado", wrong_host),
-        ({"name": "hostil", "esus.rnds.pec_rnds_info": {"url": wrong_host.url, "ca_path": str(bundle),
-                                                         "fail_on_unreachable": True, "retries": 0}},
+        ({"name": "hostil", "esus.rnds.pec_rnds_info": {
+            "url": wrong_host.url, "ca_path": str(bundle), "fail_on_unreachable": True, "retries": 0}},
          "não foi validado", wrong_host),
     ]
     for task, _fragment, _sim in refused:
@@ -233,8 +233,9 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
     ("Canoas;RS;4304606;60701190000104;pec-rs.example;linux;ID;a\x00b.pfx;", "caracteres de controle"),
     ("Canoas;RS;4304606;60701190000104;pec-rs.example;linux;ID\x1b[31m;c.pfx;", "caracteres de controle"),
     ("Can\x07oas;RS;4304606;60701190000104;pec-rs.example;linux;ID;c.pfx;", "caracteres de controle"),
-], ids=["nul", "escape", "bell"])
-def test_control_characters_in_the_csv_are_refused(tmp_path, run_ansible, line, fragment):
+    ("Canoas;RS;4304606;60701190000104;pec-rs.example;linux;ID;" + "x" * 200000 + ".pfx;", "CSV malformado"),
+], ids=["nul", "escape", "bell", "campo-gigante"])
+def test_hostile_csv_lines_are_refused(tmp_path, run_ansible, line, fragment):
     header = "municipio;uf;ibge;cnpj;host;so;identificador;certificado;multimunicipal"
     good = "Campinas;SP;3509502;12345678000195;pec-a.example;linux;ID-A;a.pfx;não"
     (tmp_path / "planilha.csv").write_bytes(("\n".join([header, good, line]) + "\n").encode("utf-8"))

@@ -55,8 +55,8 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
         runs.append(("site --diff", lab.run("site.yml", "-vvvv", "--diff")))
         runs.append(("audit --check", lab.run("audit.yml", "-vvvv", "--check")))
         # the JSON callback prints every registered result, the report task's arguments included
-        runs.append(("audit json", lab.run("audit.yml", "-vvvv", "--check",
-                                            env_extra={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})))
+        json_callback = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+        runs.append(("audit json", lab.run("audit.yml", "-vvvv", "--check", env_extra=json_callback)))
         # rotation of the healthy host to a new file whose password is testca.HARD_PASSWORD itself
         new_source = os.path.join(lab.certs, "fms-3550308-novo.pfx")
         testca.write_pkcs12(new_source, test_ca.issue_ecnpj(), testca.HARD_PASSWORD, flavour="legacy-rc2")

@@ -17,7 +17,6 @@ import json
 import os
 import pathlib
 import stat
-import sys
 
 import pytest
 import testca
