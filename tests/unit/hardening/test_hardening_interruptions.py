@@ -32,6 +32,7 @@ from cryptography.x509.oid import NameOID
 import hardening_lab
 
 KILLS = 24
+ROTATE_KILLS = 6
 DEPLOY_TASK = "esus.rnds.certificate : Deploy the certificate into the chaves folder"
 ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of each municipality in the PEC"
 SLOW = 0.3
@@ -71,16 +72,19 @@ def _opens(path, password):
     return key is not None and cert is not None
 
 
-def _check_invariants(host, versions, enabled_expected):
-    """Return (problems, leftover temporary files) for one host, right after a kill."""
+def _check_invariants(host, allowed, enabled_expected=True):
+    """Return (problems, leftover temporary files) for one host, right after a kill.
+
+    ``allowed``: {file name: set of the sha256 of the complete versions that name may hold}.
+    """
     problems, leftovers = [], []
     if os.path.isdir(host.chaves):
         for entry in sorted(os.listdir(host.chaves)):
             path = os.path.join(host.chaves, entry)
             if entry.lower().endswith((".pfx", ".p12")):
-                if entry != host.cert_name:
+                if entry not in allowed:
                     problems.append("%s: arquivo inesperado em chaves: %s" % (host.name, entry))
-                elif _sha256(path) not in versions:
+                elif _sha256(path) not in allowed[entry]:
                     problems.append("%s: %s incompleto ou corrompido" % (host.name, entry))
             elif entry.startswith(".esus-rnds-") and entry.endswith(".tmp"):
                 leftovers.append(entry)
@@ -109,14 +113,14 @@ def _writing(folders):
     return False
 
 
-def _run_and_kill(lab, marker, delay, watch=None):
-    """Start site.yml, kill it ``delay`` seconds after the line of task ``marker`` appears.
+def _run_and_kill(lab, marker, delay, watch=None, playbook="site.yml"):
+    """Start ``playbook``, kill it ``delay`` seconds after the line of task ``marker`` appears.
 
     With ``watch`` (chaves folders), the delay starts only once a temporary file of the write
     shows up in one of them: the kill lands inside the write itself.
     Returns the name of the last task seen when the kill happened, or None when the run finished first.
     """
-    proc = lab.popen("site.yml")
+    proc = lab.popen(playbook)
     buffer, last_task, deadline, armed = b"", None, None, False
     try:
         while True:
@@ -152,9 +156,9 @@ def _run_and_kill(lab, marker, delay, watch=None):
         proc.stdout.close()
 
 
-def _windows(lab):
-    """Durations of the deploy and enable tasks, from a full run streamed line by line."""
-    proc = lab.popen("site.yml")
+def _timed_run(lab, playbook="site.yml"):
+    """[(task name, start time)] of a full run streamed line by line, then ("fim", end time)."""
+    proc = lab.popen(playbook)
     seen = []
     for raw in proc.stdout:
         match = hardening_lab.TASK_LINE_RE.match(raw.decode("utf-8", "replace").rstrip("\n"))
@@ -163,6 +167,12 @@ def _windows(lab):
     seen.append(("fim", time.monotonic()))
     assert proc.wait() == 0
     proc.stdout.close()
+    return seen
+
+
+def _windows(lab):
+    """Durations of the deploy and enable tasks of site.yml (the run also converges)."""
+    seen = _timed_run(lab)
     durations = {}
     for (name, started), (_next, ended) in zip(seen, seen[1:]):
         durations[name] = ended - started
@@ -173,13 +183,13 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
     rng = random.Random(int(os.environ.get("ESUS_HARDENING_SEED", "0")) or None)
     fillers = _fillers()
     hosts = [lab.add_host("pec-a"), lab.add_host("pec-b", ibge="3304557")]
-    versions = {}
     for host in hosts:
         host.versions = []
         for letter in "AB":
             path = os.path.join(lab.certs, "%s-%s-%s" % (host.name, letter, host.cert_name))
             host.versions.append(path)
-            versions[host.name] = versions.get(host.name, set()) | {_big_pkcs12(path, test_ca, host.cert_password, fillers)}
+            _big_pkcs12(path, test_ca, host.cert_password, fillers)
+        host.allowed = {host.cert_name: set(_sha256(path) for path in host.versions)}
         host.vars["rnds_certificate_src"] = host.versions[0]
         assert os.path.getsize(host.versions[0]) > 800 * 1024
         host.sim.set_fault(slow=SLOW)
@@ -201,11 +211,11 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
             killed_in = _run_and_kill(lab, ENABLE_TASK, rng.uniform(0.0, enable_window))
         phases[killed_in] = phases.get(killed_in, 0) + 1
         for host in hosts:
-            found, temp = _check_invariants(host, versions[host.name], enabled_expected=True)
+            found, temp = _check_invariants(host, host.allowed)
             problems += ["kill %d (%s): %s" % (number, killed_in, p) for p in found]
             leftovers.update(temp)
-    print("hardening/interruptions: %d kills, deploy window %.1fs, enable window %.1fs, phases %s, temp files left %d"
-          % (KILLS, deploy_window, enable_window, phases, len(leftovers)))
+    print("hardening/interruptions: %d kills during a renewal (site.yml), deploy window %.1fs, enable window %.1fs, "
+          "phases %s, temp files left %d" % (KILLS, deploy_window, enable_window, phases, len(leftovers)))
     assert problems == []
     # nothing a killed run left behind (install dirs, HOME with ~/.ansible/tmp, TMPDIR) holds a password
     leaks, _files = lab.scan_files()
@@ -217,10 +227,46 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
     converge = lab.run("site.yml")
     assert converge.returncode == 0, converge.output
     for host in hosts:
-        found, temp = _check_invariants(host, versions[host.name], enabled_expected=True)
+        found, temp = _check_invariants(host, host.allowed)
         assert found == [] and temp == []
         assert os.listdir(host.chaves) == [host.cert_name]
         assert _sha256(os.path.join(host.chaves, host.cert_name)) == _sha256(host.vars["rnds_certificate_src"])
         assert host.state()["arquivoSha256"] == _sha256(host.vars["rnds_certificate_src"])
     again = lab.run("site.yml")
+    assert again.returncode == 0 and all(r["changed"] == 0 for r in again.recap.values()), again.output
+
+    # Rotation to a file of another name (rotate.yml: deploy next to the old one, enable, then prune the
+    # old one), killed anywhere in the run: the PEC never points at a file that is gone.
+    names = {}
+    for host in hosts:
+        names[host.name] = [host.cert_name, host.cert_name.replace(".pfx", "-novo.pfx")]
+        host.allowed = dict(zip(names[host.name], ([_sha256(path)] for path in host.versions)))
+        host.allowed = dict((name, set(shas)) for name, shas in host.allowed.items())
+
+    def want(number):
+        for host in hosts:
+            host.vars.update(rnds_certificate_name=names[host.name][number % 2],
+                             rnds_certificate_src=host.versions[number % 2])
+
+    want(1)
+    seen = _timed_run(lab, "rotate.yml")
+    rotate_window = seen[-1][1] - next(started for name, started in seen if name == DEPLOY_TASK)
+    rotate_phases = {}
+    for number in range(ROTATE_KILLS):
+        want(number)
+        killed_in = _run_and_kill(lab, DEPLOY_TASK, rng.uniform(0.0, rotate_window), playbook="rotate.yml")
+        rotate_phases[killed_in] = rotate_phases.get(killed_in, 0) + 1
+        for host in hosts:
+            found, temp = _check_invariants(host, host.allowed)
+            problems += ["rotação, kill %d (%s): %s" % (number, killed_in, p) for p in found]
+    print("hardening/interruptions: %d kills during a rotation (rotate.yml), window %.1fs, phases %s"
+          % (ROTATE_KILLS, rotate_window, rotate_phases))
+    assert problems == []
+    want(ROTATE_KILLS)
+    converge = lab.run("rotate.yml")
+    assert converge.returncode == 0, converge.output
+    for host in hosts:
+        assert os.listdir(host.chaves) == [host.vars["rnds_certificate_name"]]
+        assert host.state()["certificado"] == host.vars["rnds_certificate_name"]
+    again = lab.run("rotate.yml")
     assert again.returncode == 0 and all(r["changed"] == 0 for r in again.recap.values()), again.output
