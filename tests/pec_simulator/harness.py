@@ -73,8 +73,13 @@ class Simulator:
     # -- process ---------------------------------------------------------------------
     def command(self):
         cmd = [self.python, SERVER, "--listen", self.listen, "--install-dir", self.install_dir]
-        for admin in self.admins:
-            cmd += ["--admin", admin]
+        if self.admins:
+            # Passwords go through a 0600 file next to the install dir, never the command line.
+            admin_file = self.install_dir.rstrip(os.sep) + ".admins"
+            fd = os.open(admin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write("".join(admin + "\n" for admin in self.admins))
+            cmd += ["--admin-file", admin_file]
         for municipio in self.municipios:
             cmd += ["--municipio", municipio]
         for fault in self.faults:
