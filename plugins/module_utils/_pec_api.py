@@ -200,6 +200,16 @@ def normalize_url(url):
     return url.rstrip("/")
 
 
+def connection_argument_spec():
+    """Argument spec of the PecClient options (documented once in the esus.rnds.pec_connection fragment)."""
+    return dict(
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=3),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+    )
+
+
 class PecClient:
     """A session with one PEC installation (one cookie jar, one logged-in admin at a time)."""
 

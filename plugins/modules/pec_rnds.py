@@ -25,6 +25,7 @@ description:
   - Runs on the PEC server (default URL V(http://127.0.0.1:8080)) with the Python standard library only.
 extends_documentation_fragment:
   - esus.rnds.attributes
+  - esus.rnds.pec_connection
 attributes:
   check_mode:
     support: full
@@ -95,25 +96,6 @@ options:
       - When given, a service enabled with another fingerprint is enabled again, and the module fails if the PEC reports
         another fingerprint after enabling.
     type: str
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
-  retries:
-    description:
-      - New attempts after a connection error or an HTTP 5xx answer, with exponential backoff (1 s, 2 s, 4 s...).
-    type: int
-    default: 3
-  validate_certs:
-    description:
-      - Validate the PEC HTTPS certificate. Only relevant for C(https://) URLs.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file with the CA certificates that validate the PEC HTTPS certificate.
-    type: path
 notes:
   - Failures are in Portuguese and say what to fix (wrong admin password, certificate file missing from C(chaves), wrong
     certificate password, expired certificate, PEC not answering...). Passwords never appear in them.
@@ -253,6 +235,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
+    connection_argument_spec,
     PecApiError,
     PecClient,
 )
@@ -443,10 +426,7 @@ def main():
             certificate_password=dict(type="str", no_log=True),
             requester_id=dict(type="str"),
             certificate_fingerprint=dict(type="str"),
-            timeout=dict(type="int", default=30),
-            retries=dict(type="int", default=3),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
+            **connection_argument_spec()
         ),
         required_if=[("state", "enabled", ("certificate", "certificate_password"))],
         supports_check_mode=True,

@@ -25,6 +25,7 @@ description:
   - Runs on the PEC server (default URL V(http://127.0.0.1:8080)) with the Python standard library only.
 extends_documentation_fragment:
   - esus.rnds.attributes
+  - esus.rnds.pec_connection
   - esus.rnds.attributes.info_module
 options:
   url:
@@ -72,25 +73,6 @@ options:
       - Fail the task when the PEC does not answer, instead of returning RV(reachable=false).
     type: bool
     default: false
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
-  retries:
-    description:
-      - New attempts after a connection error or an HTTP 5xx answer, with exponential backoff (1 s, 2 s, 4 s...).
-    type: int
-    default: 3
-  validate_certs:
-    description:
-      - Validate the PEC HTTPS certificate. Only relevant for C(https://) URLs.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file with the CA certificates that validate the PEC HTTPS certificate.
-    type: path
 seealso:
   - module: esus.rnds.pec_rnds
   - module: esus.rnds.pec_info
@@ -231,6 +213,7 @@ municipios:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
+    connection_argument_spec,
     PecApiError,
     PecClient,
 )
@@ -355,10 +338,7 @@ def main():
             ),
             return_contra_chave=dict(type="bool", default=False),
             fail_on_unreachable=dict(type="bool", default=False),
-            timeout=dict(type="int", default=30),
-            retries=dict(type="int", default=3),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
+            **connection_argument_spec()
         ),
         mutually_exclusive=[("username", "municipios")],
         required_together=[("username", "password")],
