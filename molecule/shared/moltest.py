@@ -231,8 +231,10 @@ class DockerCallLog:
         shim = os.path.join(self.dir, "docker")
         with open(shim, "w", encoding="utf-8") as handle:
             # Only the sub-command and the arguments that do not start with '-' are logged.
-            handle.write('#!/bin/sh\n{ for a in "$@"; do case "$a" in -*) ;; *) printf "%%s " "$a";; esac; done; '
-                         'printf "\\n"; } >>"%s"\nexec "%s" "$@"\n' % (self.log, real))
+            # The line is built first and appended with ONE write: parallel forks call docker at the
+            # same time, and piecewise writes interleaved their lines (a lost or merged call).
+            handle.write('#!/bin/sh\nline=""; for a in "$@"; do case "$a" in -*) ;; *) line="$line$a ";; esac; done\n'
+                         'printf "%%s\\n" "$line" >>"%s"\nexec "%s" "$@"\n' % (self.log, real))
         os.chmod(shim, 0o700)  # nosec - test helper in a private temporary folder
         self.env = {"PATH": self.dir + os.pathsep + os.environ.get("PATH", "")}
 
