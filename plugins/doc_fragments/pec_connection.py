@@ -30,4 +30,25 @@ options:
     description:
       - PEM file with the CA certificates that validate the PEC HTTPS certificate.
     type: path
+  api_contract:
+    description:
+      - The PEC API contract - the GraphQL operations of the Certificados tab, where to read each value in the answers
+        and how to classify errors. The PEC does not publish them, so they are data, not code.
+      - A contract shipped with the collection by name (V(modelo), the collection's model, implemented by its test
+        simulator and NOT confirmed on a real PEC), a path on the controller to a YAML/JSON contract file (a relative
+        path is looked up from the current directory, then from the playbook directory), or the contract itself as a
+        dict.
+      - Loaded and checked on the controller by the action plugin; the PEC server receives the parsed contract.
+      - How to write one from a browser capture of your PEC - C(docs/pec-api.md) and
+        C(playbooks/pec_contract_from_har.yml).
+    type: raw
+    default: modelo
+  force_login:
+    description:
+      - The PEC allows one session per user. When the admin user already has a session open (a person using the PEC),
+        the login fails with V(already_logged_in) and nothing is done, by default.
+      - V(true) logs in anyway and ENDS that person's session (the PEC's C(force) login). A warning says so. Never used
+        in check mode.
+    type: bool
+    default: false
 """

@@ -11,19 +11,32 @@ short_description: PEC logins of the municipalities served by one host
 version_added: 0.1.0
 description:
   - Turns the entries of P(esus.rnds.municipality_list#filter) into the C(municipios) option of
-    M(esus.rnds.pec_rnds_info), a list of C(ibge), C(username) and C(password).
+    M(esus.rnds.pec_rnds_info) (C(ibge), C(username), C(password)) or, with O(certificates=true),
+    of M(esus.rnds.pec_rnds) (plus C(services), C(certificate), C(certificate_password),
+    C(requester_id), C(certificate_fingerprint)).
 options:
   _input:
     description: Output of P(esus.rnds.municipality_list#filter).
     type: list
     elements: dict
     required: true
+  certificates:
+    description: Also give each municipality's certificate, services and identificador (for M(esus.rnds.pec_rnds)).
+    type: bool
+    default: false
+  fingerprints:
+    description: Certificate fingerprints by file name (validated on the controller), passed as C(certificate_fingerprint).
+    type: dict
 """
 
 EXAMPLES = r"""
 - name: Read the RNDS state of every municipality of the host
   esus.rnds.pec_rnds_info:
     municipios: "{{ rnds_municipios | esus.rnds.municipality_list(hostvars[inventory_hostname]) | esus.rnds.pec_logins }}"
+
+- name: Enable every municipality of the host in one run
+  esus.rnds.pec_rnds:
+    municipios: "{{ rnds_municipios | esus.rnds.municipality_list(hostvars[inventory_hostname]) | esus.rnds.pec_logins(certificates=true) }}"
 """
 
 RETURN = r"""
@@ -34,11 +47,21 @@ _value:
 """
 
 
-def pec_logins(entries):
-    return [
-        {"ibge": entry["ibge"], "username": entry["admin_user"], "password": entry["admin_password"]}
-        for entry in entries or []
-    ]
+def pec_logins(entries, certificates=False, fingerprints=None):
+    out = []
+    for entry in entries or []:
+        item = {"ibge": entry["ibge"] or None, "username": entry["admin_user"], "password": entry["admin_password"]}
+        if certificates:
+            name = entry.get("certificate_name") or None
+            item.update(
+                services=entry.get("services") or ["rnds"],
+                certificate=name,
+                certificate_password=entry.get("certificate_password"),
+                requester_id=entry.get("requester_id") or None,
+                certificate_fingerprint=(fingerprints or {}).get(name),
+            )
+        out.append(item)
+    return out
 
 
 class FilterModule(object):

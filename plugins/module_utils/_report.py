@@ -28,6 +28,13 @@ SEVERITY = {"ok": 0, "warning": 1, "error": 2}
 STATUS_PT = {"ok": "ok", "warning": "aviso", "error": "erro"}
 LEVELS = ("ok", "warning", "error")
 SERVICE_LABEL = {"rnds": "RNDS", "cadsus": "CADSUS"}
+# RNDS situation of a municipality (and of a host: the first of this order among its municipalities).
+RNDS_STATUS_PT = {
+    "manual_pending": "habilitação manual pendente",
+    "unverified": "não verificado",
+    "disabled": "não habilitado",
+    "enabled": "habilitado",
+}
 DEFAULT_MIN_DAYS = 30
 EXPIRING_WINDOW_DAYS = 30
 CHART_DAYS = 90
@@ -276,9 +283,28 @@ def _merge_rnds_info(rnds_info, problems):
         known = set(_text(m.get("ibge")) for m in merged["municipios"])
         for municipio in result.get("municipios") or []:
             if isinstance(municipio, dict) and _text(municipio.get("ibge")) not in known:
+                municipio = _with_service_states(municipio)
+                if "contra_chave" in result:  # one per installation
+                    municipio["contra_chave"] = result.get("contra_chave")
                 merged["municipios"].append(municipio)
                 known.add(_text(municipio.get("ibge")))
     return merged
+
+
+def _with_service_states(municipio):
+    """pec_rnds_info gives one certificate per municipality with its services; the checks below read
+    one state per service (``rnds``, ``cadsus``), with ``enabled`` None when it could not be read."""
+    municipio = dict(municipio)
+    state = municipio.get("state")
+    if "rnds" in municipio or "cadsus" in municipio:
+        return municipio
+    for service in SERVICE_LABEL:
+        if not isinstance(state, dict):
+            municipio[service] = {"enabled": None}
+            continue
+        enabled = service in (state.get("services") or []) and bool(_text(state.get("certificate")))
+        municipio[service] = dict(state, enabled=enabled) if enabled else {"enabled": False}
+    return municipio
 
 
 def _check_pec_info(pec_info, exp, problems, in_use):
@@ -473,7 +499,8 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
     label = "%s (IBGE %s)" % (nome, ibge) if nome else "IBGE %s" % ibge
     services = entry["services"] or exp["defaults"]["services"]
     out = {
-        "ibge": ibge, "nome": nome, "status": "ok", "rnds_enabled": False, "cadsus_enabled": None,
+        "ibge": ibge, "nome": nome, "status": "ok", "rnds_status": "unverified", "rnds_enabled": False,
+        "cadsus_enabled": None,
         "certificate": None, "expected_certificate": entry["certificate_name"] or None,
         "days_remaining": None, "not_after": None, "expired": False,
         "requester_id": None, "enabled_at": None, "services": list(services), "problems": [],
@@ -485,15 +512,37 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
                 "O município %s do inventário não está configurado neste PEC. Confira rnds_municipio_ibge / "
                 "rnds_municipios no inventário ou cadastre o município no PEC." % label, ibge)
         return out
-    if _text(municipio.get("error")):
+    if municipio.get("status") == "manual_pending":
         problems.add(
-            "municipio_error", "error",
-            "O PEC informou um erro ao ler o município %s: %s Verifique o usuário administrador municipal e o "
-            "estado do município no PEC." % (label, _sentence(municipio.get("error"))), ibge)
+            "manual_pending", "warning",
+            "Habilitação manual pendente em %s: o PEC não tem as operações do contrato da API usado pela coleção, "
+            "então o estado do RNDS não pôde ser lido nem alterado. O Administrador Municipal confere e habilita em "
+            "Gestão municipal > Certificados (certificado %s, identificador %s); para automatizar, ajuste o contrato "
+            "(rnds_pec_api_contract, docs/pec-api.md)."
+            % (label, entry["certificate_name"] or "da pasta chaves", entry["requester_id"] or "do e-Gestor AB"), ibge)
+        out["rnds_status"] = "manual_pending"
+        out["rnds_enabled"] = None
+        return out
+    if _text(municipio.get("error")):
+        if municipio.get("error_code") == "already_logged_in":
+            problems.add(
+                "not_verified_session", "warning",
+                "Não verificado: %s Rode a auditoria de novo fora do horário de atendimento." % (
+                    _sentence(municipio.get("error"))), ibge)
+        else:
+            problems.add(
+                "municipio_error", "error",
+                "Não verificado: o PEC recusou a leitura do município %s: %s Verifique o usuário (CPF) e a senha do "
+                "Administrador Municipal e o estado do município no PEC." % (label, _sentence(municipio.get("error"))),
+                ibge)
+        out["rnds_enabled"] = None
+        return out
     rnds = municipio.get("rnds") if isinstance(municipio.get("rnds"), dict) else {}
     cadsus = municipio.get("cadsus") if isinstance(municipio.get("cadsus"), dict) else None
     states = {"rnds": rnds, "cadsus": cadsus or {}}
     out["rnds_enabled"] = all(states.get(s, {}).get("enabled") is True for s in services)
+    out["rnds_status"] = "enabled" if out["rnds_enabled"] else (
+        "unverified" if any(states.get(s, {}).get("enabled") is None for s in services) else "disabled")
     if cadsus is not None:
         out["cadsus_enabled"] = cadsus.get("enabled") is True
     out["requester_id"] = _text(rnds.get("requester_id")) or None
@@ -693,9 +742,11 @@ def evaluate_host(host, pec_info, rnds_info, auth, expected, now=None):
     soonest = min(days, key=lambda m: m["days_remaining"]) if days else None
     used = sorted(set(m["certificate"] for m in municipios if m["certificate"]))
     version = (info or {}).get("pec_version") or ((pec or {}).get("version") if isinstance(pec, dict) else None)
+    situations = [m["rnds_status"] for m in municipios] or ["unverified"]
     return {
         "host": host,
         "status": _worst(p["severity"] for p in items),
+        "rnds_status": next(s for s in RNDS_STATUS_PT if s in situations),
         "rnds_enabled": bool(municipios) and all(m["rnds_enabled"] for m in municipios),
         "certificate": ", ".join(used) if used else None,
         "days_remaining": soonest["days_remaining"] if soonest else None,
@@ -722,7 +773,8 @@ def summarize(hosts):
     summary = {"hosts_total": len(hosts), "ok": 0, "warning": 0, "error": 0,
                "municipios_total": 0, "municipios_ok": 0, "municipios_warning": 0, "municipios_error": 0,
                "rnds_enabled_hosts": 0, "rnds_enabled_municipios": 0,
-               "expiring_30": 0, "expired": 0, "unreachable": 0}
+               "expiring_30": 0, "expired": 0, "unreachable": 0, "manual_pending_municipios": 0,
+               "unverified_municipios": 0}
     for entry in hosts:
         status = entry.get("status") if entry.get("status") in SEVERITY else "error"
         summary[status] += 1
@@ -736,6 +788,8 @@ def summarize(hosts):
             summary["municipios_" + mstatus] += 1
             if municipio.get("rnds_enabled"):
                 summary["rnds_enabled_municipios"] += 1
+            if municipio.get("rnds_status") in ("manual_pending", "unverified"):
+                summary[municipio["rnds_status"] + "_municipios"] += 1
             days = municipio.get("days_remaining")
             if municipio.get("expired") or (days is not None and days < 0):
                 summary["expired"] += 1
@@ -803,7 +857,7 @@ def _csv_cell(value):
 
 CSV_HEADER = [
     "host", "status do host", "PEC acessível", "versão do PEC", "autenticação RNDS",
-    "município", "IBGE", "status", "RNDS habilitado", "CADSUS habilitado", "certificado",
+    "município", "IBGE", "status", "RNDS habilitado", "situação RNDS", "CADSUS habilitado", "certificado",
     "certificado esperado",
     "dias restantes", "vence em", "identificador do solicitante", "problemas",
 ]
@@ -827,6 +881,7 @@ def render_csv(report):
             _sim_nao(entry.get("reachable")), entry.get("pec_version"), auth_text,
             municipio.get("nome"), municipio.get("ibge"), STATUS_PT.get(status, status),
             _sim_nao(municipio.get("rnds_enabled")) if municipio else "",
+            RNDS_STATUS_PT.get(municipio.get("rnds_status") if municipio else entry.get("rnds_status"), ""),
             _sim_nao(municipio.get("cadsus_enabled")),
             municipio.get("certificate") if municipio else entry.get("certificate"),
             municipio.get("expected_certificate"),
@@ -884,7 +939,7 @@ tr.row-ok td:first-child{box-shadow:inset 4px 0 0 var(--ok)}
 .badge.ok{background:var(--ok-bg);color:var(--ok)}
 .badge.warning{background:var(--warn-bg);color:var(--warn)}
 .badge.error{background:var(--err-bg);color:var(--err)}
-.yes{color:var(--ok);font-weight:600} .no{color:var(--err);font-weight:600} .unk{color:var(--muted)}
+.yes{color:var(--ok);font-weight:600} .no{color:var(--err);font-weight:600} .unk{color:var(--muted)} td.warn{color:var(--warn);font-weight:600}
 .days-expired{color:var(--err);font-weight:700} .days-soon{color:var(--warn);font-weight:700}
 ul.problems{margin:0;padding-left:16px;max-width:640px}
 ul.problems li{margin:0 0 3px}
@@ -999,6 +1054,13 @@ def _certificate_cell(in_use, expected):
     if expected:
         return '<span class="unk">nenhum em uso<br>esperado: %s</span>' % _e(expected)
     return '<span class="unk">—</span>'
+
+
+def _rnds_cell(value, situation):
+    if situation in ("manual_pending", "unverified"):
+        return '<td class="%s" data-sort="">%s</td>' % ("warn" if situation == "manual_pending" else "unk",
+                                                        _e(RNDS_STATUS_PT[situation]))
+    return _bool_cell(value)
 
 
 def _bool_cell(value, expected=True):
@@ -1125,6 +1187,10 @@ def render_html(report):
          "vencendo em %d dias" % EXPIRING_WINDOW_DAYS),
         ("error" if summary["expired"] else "ok", summary["expired"], "certificados vencidos"),
         ("error" if summary["unreachable"] else "ok", summary["unreachable"], "PEC inacessível"),
+        ("warning" if summary.get("manual_pending_municipios") else "ok", summary.get("manual_pending_municipios", 0),
+         "habilitação manual pendente"),
+        ("warning" if summary.get("unverified_municipios") else "ok", summary.get("unverified_municipios", 0),
+         "municípios não verificados"),
     ]
     for cls, number, label in cards:
         w('<div class="card %s"><span class="n">%s</span><span class="l">%s</span></div>' % (cls, _e(number), _e(label)))
@@ -1166,7 +1232,7 @@ def render_html(report):
             '<td>%s</td>' % (_e(municipio.get("nome")) or '<span class="unk">—</span>'),
             '<td data-sort="%s">%s</td>' % (_e(municipio.get("ibge")), _e(municipio.get("ibge")) or '<span class="unk">—</span>'),
             '<td data-sort="%d"><span class="badge %s">%s</span></td>' % (SEVERITY.get(status, 2), _e(status), _e(STATUS_PT.get(status, status))),
-            _bool_cell(municipio.get("rnds_enabled") if municipio else None),
+            _rnds_cell(municipio.get("rnds_enabled") if municipio else None, municipio.get("rnds_status")),
             _bool_cell(municipio.get("cadsus_enabled"), "cadsus" in (municipio.get("services") or [])),
             '<td class="cert">%s</td>' % _certificate_cell(certificate, municipio.get("expected_certificate")),
             '<td class="%s" data-sort="%s">%s</td>' % (days_cls, "" if days is None else int(days), "—" if days is None else int(days)),

@@ -3,26 +3,28 @@
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: pec_rnds
-short_description: Enable or disable the RNDS/CADSUS certificate of a municipality in the PEC e-SUS APS
+short_description: Enable or disable the RNDS/CADSUS certificate of every municipality of a PEC e-SUS APS
 version_added: 0.1.0
 author:
   - esus.rnds maintainers (!UNKNOWN)
 description:
-  - Does what the Administrador Municipal does in the PEC (Gestão Municipal, Configuração RNDS / Certificados) through
-    the PEC HTTP API - pick a certificate file found in the C(chaves) folder, give its password and the identificador do
-    solicitante, and enable it for the RNDS (and the CADSUS if asked); or disable it.
-  - "Round trips: one login, one read of the current state, one mutation per service that differs, one read back. Nothing
-    is sent when the state already matches: same file name, same file content (SHA-256 the PEC reports for the file in
-    C(chaves)) and so the same certificate fingerprint, and same O(requester_id)."
-  - Returns the state read back from the PEC after the action, in the same run, so a playbook can verify it without another
-    task.
-  - The PEC HTTP API is not published; the contract used here is modelled on the PEC web client and is described in the
-    collection's C(docs/pec-api.md).
-  - Runs on the PEC server (default URL V(http://127.0.0.1:8080)) with the Python standard library only.
+  - Does what the Administrador Municipal does on the PEC's Gestão municipal > Certificados tab, for every municipality
+    of the host in one run - pick a certificate file found in the C(chaves) folder, give its password, the identificador
+    do solicitante and the services (RNDS, CADSUS), and click Habilitar; or disable services.
+  - One certificate serves both services of a municipality (the PEC keeps one certificate per municipality); adding
+    CADSUS later keeps the same certificate, and enabling another certificate moves every enabled service to it.
+  - "Session, as the PEC allows it: one login per admin user (CPF) per run whatever the number of municipalities, one
+    access selection per municipality, one logout at the end (on failure too). A person already logged in with that CPF
+    is never thrown out unless O(force_login=true); a refused password is never tried again (the PEC locks accounts)."
+  - Nothing is sent when a municipality already has the wanted state (same file name, same file content when the PEC
+    reports it, same O(requester_id), the wanted services included).
+  - The operations of the Certificados tab are not published by the PEC; they come from the replaceable contract
+    O(api_contract). When the PEC does not know them, the municipality is reported as C(manual_pending) with the
+    steps to do by hand (see O(manual_fallback)), never guessed.
+  - Runs on the PEC server (default URL V(http://127.0.0.1:8080)) with the Python standard library only; the contract
+    is loaded on the controller by the module's action plugin.
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.pec_connection
@@ -30,11 +32,11 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode logs in and reads the state, but never calls a mutation; C(changed) is the prediction.
+      - Check mode logs in, reads the state and logs out, but never sends a mutation; C(changed) is the prediction.
   diff_mode:
     support: full
     details:
-      - Shows the state of each requested service before and after (predicted in check mode). No secrets.
+      - Shows each municipality's certificate, services and identificador before and after. No secrets.
   idempotent:
     support: full
 options:
@@ -45,60 +47,100 @@ options:
     default: http://127.0.0.1:8080
   username:
     description:
-      - Login of the Administrador Municipal in the PEC.
+      - CPF of the Administrador Municipal (the PEC user name), punctuation allowed; sent as 11 digits.
+      - Default for every entry of O(municipios).
     type: str
-    required: true
   password:
     description:
       - Password of O(username). Never logged nor returned.
     type: str
-    required: true
   municipio:
     description:
-      - IBGE code (7 digits) of the municipality.
-      - Optional when O(username) administers exactly one municipality in this PEC (multimunicipal installations need it).
+      - IBGE code (7 digits) of the municipality, when O(municipios) is not used.
+      - Optional when O(username) has exactly one Administrador Municipal access in this PEC.
     type: str
   state:
     description:
-      - V(enabled) enables O(certificate) for each of O(services); V(disabled) disables each of O(services).
+      - V(enabled) enables O(certificate) for O(services) (services already enabled with it stay enabled);
+        V(disabled) disables O(services).
     type: str
     choices: [enabled, disabled]
     default: enabled
   services:
     description:
-      - PEC services to act on.
+      - PEC services to act on. Default for every entry of O(municipios).
     type: list
     elements: str
     choices: [rnds, cadsus]
     default: [rnds]
   certificate:
     description:
-      - File name (not path) of the C(.pfx)/C(.p12) in the PEC C(chaves) folder.
-      - Required when O(state=enabled).
+      - File name (not path) of the C(.pfx)/C(.p12) in the PEC C(chaves) folder. Required when O(state=enabled).
       - Refused before any request when it is not a plain C(.pfx)/C(.p12) file name (C(/), C(\), C(..), NUL or
-        control characters, more than 255 bytes), like in M(esus.rnds.pec_certificate).
+        control characters, more than 255 bytes).
     type: str
   certificate_password:
     description:
       - Password of O(certificate); the PEC opens the file with it. Never logged nor returned.
-      - Required when O(state=enabled).
     type: str
   requester_id:
     description:
-      - Identificador do solicitante (e-Gestor AB, Credenciais geradas).
-      - Required when O(state=enabled) and V(rnds) is in O(services). When given, it is also sent for V(cadsus) and
-        compared for idempotence.
+      - Identificador do solicitante (e-Gestor AB, Credenciais geradas). Required when O(state=enabled) and V(rnds) is
+        in O(services).
     type: str
   certificate_fingerprint:
     description:
       - Optional SHA-256 fingerprint of the certificate inside O(certificate) (hex, colons allowed), for example
         C(fingerprint_sha256) from M(esus.rnds.pkcs12_info).
-      - When given, a service enabled with another fingerprint is enabled again, and the module fails if the PEC reports
-        another fingerprint after enabling.
+      - When given and the PEC reports fingerprints, a municipality enabled with another fingerprint is enabled again,
+        and the module fails if the PEC reports another fingerprint after enabling.
     type: str
+  municipios:
+    description:
+      - Every municipality of the host, in one run. Keys left out take the top-level option of the same name.
+      - Two entries for the same municipality must name the same certificate (one certificate serves both services);
+        their services are joined.
+    type: list
+    elements: dict
+    suboptions:
+      ibge:
+        description: IBGE code (7 digits). May be left out for the only municipality of a user with one Administrador
+          Municipal access.
+        type: str
+      username:
+        description: CPF of this municipality's Administrador Municipal.
+        type: str
+      password:
+        description: Password of that user. Never logged nor returned.
+        type: str
+      services:
+        description: Services to act on.
+        type: list
+        elements: str
+        choices: [rnds, cadsus]
+      certificate:
+        description: File name in C(chaves).
+        type: str
+      certificate_password:
+        description: Password of the certificate. Never logged nor returned.
+        type: str
+      requester_id:
+        description: Identificador do solicitante.
+        type: str
+      certificate_fingerprint:
+        description: Expected SHA-256 fingerprint of the certificate.
+        type: str
+  manual_fallback:
+    description:
+      - When the PEC does not know an operation of O(api_contract) (a GraphQL C(ValidationError)), report the
+        municipality as C(manual_pending) with the steps for the Administrador Municipal instead of failing.
+      - V(false) makes it a failure.
+    type: bool
+    default: true
 notes:
-  - Failures are in Portuguese and say what to fix (wrong admin password, certificate file missing from C(chaves), wrong
-    certificate password, expired certificate, PEC not answering...). Passwords never appear in them.
+  - Failures are in Portuguese and say what to fix (a person already logged in, wrong admin password, account locked,
+    certificate file missing from C(chaves), wrong certificate password, expired certificate, PEC not answering...).
+    Passwords never appear in them. One municipality's failure does not stop the others; the task fails at the end.
   - In check mode, a file not yet in C(chaves) (for example because the certificate deployment also ran in check mode)
     is predicted as a change, not a failure.
 seealso:
@@ -117,116 +159,117 @@ EXAMPLES = r"""
     requester_id: "{{ rnds_requester_id }}"
   register: rnds_enable
 
-- name: Show when it was enabled and until when the certificate is valid
-  ansible.builtin.debug:
-    msg: "RNDS habilitado em {{ rnds_enable.services.rnds.enabled_at }}, válido até {{ rnds_enable.services.rnds.not_after }}"
-
-- name: Enable RNDS and CADSUS for one municipality of a multimunicipal PEC over HTTPS
+- name: Enable RNDS and CADSUS for every municipality of a multimunicipal PEC, one login per admin
   esus.rnds.pec_rnds:
-    url: https://pec.example.org
-    ca_path: /etc/ssl/certs/ca-certificates.crt
-    username: "{{ item.rnds_pec_admin_user }}"
-    password: "{{ item.rnds_pec_admin_password }}"
-    municipio: "{{ item.rnds_municipio_ibge }}"
     services: [rnds, cadsus]
-    certificate: "{{ item.rnds_certificate_name }}"
-    certificate_password: "{{ item.rnds_certificate_password }}"
-    requester_id: "{{ item.rnds_requester_id }}"
-  loop: "{{ rnds_municipios }}"
-  loop_control:
-    label: "{{ item.rnds_municipio_ibge }}"
+    municipios:
+      - ibge: "4106902"
+        username: "111.444.777-35"
+        password: "{{ vault_admin_curitiba }}"
+        certificate: fms-4106902.pfx
+        certificate_password: "{{ vault_cert_curitiba }}"
+        requester_id: "4507"
+      - ibge: "4314902"
+        username: "529.982.247-25"
+        password: "{{ vault_admin_poa }}"
+        certificate: fms-4314902.pfx
+        certificate_password: "{{ vault_cert_poa }}"
+        requester_id: "4511"
 
-- name: Disable the certificate for the RNDS
+- name: Disable the CADSUS only (the RNDS keeps the certificate)
   esus.rnds.pec_rnds:
     username: "{{ rnds_pec_admin_user }}"
     password: "{{ rnds_pec_admin_password }}"
     state: disabled
+    services: [cadsus]
+
+- name: Use a contract fitted to this PEC from a browser capture (docs/pec-api.md)
+  esus.rnds.pec_rnds:
+    api_contract: "{{ playbook_dir }}/contracts/pec-5.5-estado.yml"
+    username: "{{ rnds_pec_admin_user }}"
+    password: "{{ rnds_pec_admin_password }}"
+    certificate: fms-3550308.pfx
+    certificate_password: "{{ rnds_certificate_password }}"
+    requester_id: "{{ rnds_requester_id }}"
 """
 
 RETURN = r"""
-municipio:
-  description: IBGE code of the municipality acted on.
-  returned: success
-  type: str
-  sample: "3550308"
-nome:
-  description: Name of the municipality, as the PEC reports it.
-  returned: success
-  type: str
-  sample: São Paulo
-pec_version:
-  description: PEC version reported at login.
-  returned: success
-  type: str
-  sample: 5.3.28
-services:
-  description:
-    - State of both services read back from the PEC after the action (in check mode, the current state, unchanged).
-  returned: success
-  type: dict
-  contains:
-    rnds:
-      description: RNDS state.
-      type: dict
-      contains:
-        enabled:
-          description: Whether the certificate is enabled for this service.
-          type: bool
-        enabled_at:
-          description: When it was enabled (ISO 8601 UTC), or null.
-          type: str
-        certificate:
-          description: File name of the enabled certificate in C(chaves), or null.
-          type: str
-        fingerprint_sha256:
-          description: SHA-256 fingerprint of the enabled certificate (lowercase hex), or null.
-          type: str
-        not_after:
-          description: End of validity of the enabled certificate (ISO 8601 UTC), or null.
-          type: str
-        requester_id:
-          description: Identificador do solicitante, or null.
-          type: str
-        file_sha256:
-          description: SHA-256 of the certificate file content when it was enabled, or null.
-          type: str
-    cadsus:
-      description: CADSUS state, same keys as RV(services.rnds).
-      type: dict
-  sample:
-    rnds:
-      enabled: true
-      enabled_at: "2025-03-10T13:45:00Z"
-      certificate: fms-3550308.pfx
-      fingerprint_sha256: 27ed747980c223763e99bf31d86bd141aa26d2c82e9e3b24d2a865d8abb6a56d
-      not_after: "2026-03-10T13:40:00Z"
-      requester_id: "123456"
-      file_sha256: e99e3ba6aa3cb1539834ae3e4b8ae46e2eeab186ed8cd19a20706e7b82b6bf98
-    cadsus:
-      enabled: false
-      enabled_at: null
-      certificate: null
-      fingerprint_sha256: null
-      not_after: null
-      requester_id: null
-      file_sha256: null
-previous:
-  description: State of both services before the action, same shape as RV(services).
-  returned: success
-  type: dict
-acted:
-  description: Services on which a mutation was sent (or would be, in check mode).
-  returned: success
+municipios:
+  description: One entry per municipality acted on.
+  returned: always
   type: list
-  elements: str
-  sample: [rnds]
-message:
-  description: What was done, in Portuguese.
+  elements: dict
+  contains:
+    ibge:
+      description: IBGE code.
+      type: str
+    nome:
+      description: Name of the municipality, as the PEC's access names it (null when unknown).
+      type: str
+    status:
+      description:
+        - V(ok) nothing to do, V(changed) done (or would be, in check mode), V(manual_pending) the contract does not
+          fit this PEC (see RV(municipios[].manual_steps)), V(failed) see RV(municipios[].error).
+      type: str
+    changed:
+      description: Whether a mutation was sent (or would be, in check mode).
+      type: bool
+    acted:
+      description: Services the mutation was about.
+      type: list
+      elements: str
+    previous:
+      description:
+        - State before - C(enabled), C(certificate), C(services), C(requester_id), C(enabled_at), C(not_after),
+          C(fingerprint_sha256), C(file_sha256) (null when the PEC does not report it).
+      type: dict
+    state:
+      description: State after (as the PEC answered the mutation; in check mode the state before).
+      type: dict
+    message:
+      description: What was done, in Portuguese.
+      type: str
+    error:
+      description: Why it failed or is pending (pt-BR), or null.
+      type: str
+    error_code:
+      description: Stable code of RV(municipios[].error) (for example V(already_logged_in), V(wrong_password),
+        V(contract_mismatch)), or null.
+      type: str
+    manual_steps:
+      description: Steps for the Administrador Municipal when RV(municipios[].status=manual_pending).
+      type: list
+      elements: str
+  sample:
+    - ibge: "3550308"
+      nome: São Paulo
+      status: changed
+      changed: true
+      acted: [rnds]
+      previous: {enabled: false, certificate: null, services: []}
+      state:
+        enabled: true
+        certificate: fms-3550308.pfx
+        services: [rnds]
+        requester_id: "4507"
+        enabled_at: "2026-03-10T13:45:00Z"
+        not_after: "2027-03-10T13:40:00Z"
+        fingerprint_sha256: 27ed747980c223763e99bf31d86bd141aa26d2c82e9e3b24d2a865d8abb6a56d
+        file_sha256: e99e3ba6aa3cb1539834ae3e4b8ae46e2eeab186ed8cd19a20706e7b82b6bf98
+      message: "RNDS habilitado com fms-3550308.pfx"
+      error: null
+      error_code: null
+contract:
+  description: Name of the API contract used.
   returned: always
   type: str
-  sample: "RNDS habilitado no município 3550308 com fms-3550308.pfx"
+  sample: modelo
+message:
+  description: Summary of every municipality, in Portuguese.
+  returned: always
+  type: str
 error_code:
-  description: Stable code of the failure (for example V(login_refused), V(wrong_password), V(unreachable)).
+  description: Stable code of the first failure.
   returned: failure
   type: str
 """
@@ -234,191 +277,254 @@ error_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
-from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
-    connection_argument_spec,
-    PecApiError,
-    PecClient,
+from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, connection_argument_spec
+from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    for_each_municipality,
+    load_contract,
+    manual_steps,
+    service_names,
 )
 
-_DIFF_KEYS = ("enabled", "certificate", "fingerprint_sha256", "not_after", "requester_id")
-_LABEL = {"rnds": "RNDS", "cadsus": "CADSUS"}
+_ENTRY_KEYS = ("username", "password", "services", "certificate", "certificate_password", "requester_id",
+               "certificate_fingerprint")
+_DIFF_KEYS = ("certificate", "services", "requester_id", "fingerprint_sha256", "not_after")
+_UNKNOWN = {"enabled": False, "certificate": None, "services": [], "requester_id": None, "enabled_at": None,
+            "not_after": None, "fingerprint_sha256": None, "file_sha256": None}
 
 
 def _norm_fingerprint(value):
-    if not value:
-        return None
-    return value.replace(":", "").replace(" ", "").lower()
+    return value.replace(":", "").replace(" ", "").lower() if value else None
 
 
-def _find_file(certificates, name):
-    for entry in certificates:
-        if entry.get("name") == name:
-            return entry
+def _entries(module):
+    """Every municipality, top-level options filling the gaps; checked before any request."""
+    params = module.params
+    raw = params["municipios"] or [{"ibge": params["municipio"]}]
+    merged = {}
+    order = []
+    for item in raw:
+        entry = dict((key, item.get(key) if item.get(key) not in (None, "", []) else params[key]) for key in _ENTRY_KEYS)
+        entry["ibge"] = str(item.get("ibge")).strip() if item.get("ibge") else None
+        entry["services"] = sorted(set(entry["services"] or ["rnds"]))
+        entry["certificate_fingerprint"] = _norm_fingerprint(entry["certificate_fingerprint"])
+        _check_entry(module, entry)
+        key = entry["ibge"]
+        if key in merged:
+            first = merged[key]
+            if first["certificate"] != entry["certificate"]:
+                module.fail_json(
+                    msg="município %s: o PEC guarda um só certificado por município para o RNDS e o CADSUS, mas foram "
+                        "pedidos dois (%s e %s); use o mesmo arquivo para os dois serviços"
+                        % (key or "?", first["certificate"], entry["certificate"]),
+                    error_code="invalid_input")
+            first["services"] = sorted(set(first["services"]) | set(entry["services"]))
+            continue
+        merged[key] = entry
+        order.append(key)
+    return [merged[key] for key in order]
+
+
+def _check_entry(module, entry):
+    where = "município %s" % (entry["ibge"] or "(único)")
+    if not entry["username"] or not entry["password"]:
+        module.fail_json(msg="%s: informe username (CPF do Administrador Municipal) e password" % where,
+                         error_code="invalid_input")
+    if module.params["state"] != "enabled":
+        return
+    if not entry["certificate"] or entry["certificate_password"] is None:
+        module.fail_json(msg="%s: informe certificate (nome do arquivo na pasta chaves) e certificate_password para "
+                             "habilitar" % where, error_code="invalid_input")
+    if "rnds" in entry["services"] and not entry["requester_id"]:
+        module.fail_json(msg="%s: informe requester_id (identificador do solicitante do e-Gestor AB) para habilitar "
+                             "o RNDS" % where, error_code="invalid_input")
+    # A name the PEC could never list is refused here: the PEC must never be asked to open such a path.
+    problem = check_certificate_name(entry["certificate"])
+    if problem:
+        module.fail_json(msg="%s: %s" % (where, problem), error_code="invalid_input")
+
+
+def _find_file(files, name):
+    for item in files or []:
+        if item.get("name") == name:
+            return item
     return None
 
 
-def _same(current, name, entry, requester_id, fingerprint):
+def _same(current, entry, listed):
     """True when ``current`` already is the wanted enabled state (nothing to send)."""
-    if not current.get("enabled") or current.get("certificate") != name or entry is None:
+    if not current.get("enabled") or current.get("certificate") != entry["certificate"]:
         return False
-    if current.get("file_sha256") and entry.get("sha256"):
-        if current["file_sha256"] != entry["sha256"]:
-            return False
-    elif not (entry.get("fingerprint_sha256") and entry["fingerprint_sha256"] == current.get("fingerprint_sha256")):
+    if not set(entry["services"]) <= set(current.get("services") or []):
         return False
-    if fingerprint and _norm_fingerprint(current.get("fingerprint_sha256")) != fingerprint:
+    if current.get("requester_id") is not None and current.get("requester_id") != entry["requester_id"]:
         return False
-    if requester_id is not None and current.get("requester_id") != requester_id:
+    if listed is not None and current.get("file_sha256") and listed.get("sha256"):
+        if current["file_sha256"] != listed["sha256"]:
+            return False  # same name, other content: a renewal
+    wanted = entry["certificate_fingerprint"]
+    if wanted and current.get("fingerprint_sha256") and current["fingerprint_sha256"] != wanted:
         return False
     return True
 
 
+class _Run(object):
+    def __init__(self, module, contract, secrets):
+        self.module = module
+        self.contract = contract
+        self.secrets = sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True)
+        self.results = {}
+
+    def scrub(self, text):
+        if not isinstance(text, str):
+            return text
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    def _record(self, entry, **values):
+        out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "changed": False, "acted": [],
+               "previous": None, "state": None, "message": "", "error": None, "error_code": None}
+        out.update(values)
+        self.results[entry["ibge"]] = out
+        return out
+
+    def on_error(self, entry, exc):
+        message = self.scrub(exc.message)
+        if exc.code == "contract_mismatch":
+            self._record(entry, status="manual_pending", error=message, error_code=exc.code,
+                         message="habilitação manual pendente: %s" % message,
+                         manual_steps=manual_steps(entry, None, self.contract.get("name"), self.module.params["url"],
+                                                   self.module.params["state"]))
+            return
+        self._record(entry, status="failed", error=message, error_code=exc.code, message=message)
+
+    def work(self, session, entry, access):
+        before = session.read_state()
+        listed = None
+        if self.module.params["state"] == "enabled":
+            files = session.list_files() if session.has("list_files") else None
+            listed = _find_file(files, entry["certificate"]) if files is not None else None
+            if _same(before, entry, listed):
+                self._record(entry, nome=access.get("nome"), previous=before, state=before,
+                             message="%s já habilitado com %s" % (service_names(before["services"]), entry["certificate"]))
+                return
+            services = sorted(set(entry["services"]) | set(before.get("services") or []))
+            note = "%s habilitado com %s" % (service_names(services), entry["certificate"])
+            if files is not None and listed is None and self.module.check_mode:
+                note = "%s seria habilitado com %s (o arquivo ainda não está na pasta chaves)" % (
+                    service_names(services), entry["certificate"])
+            predicted = dict(before, enabled=True, certificate=entry["certificate"], services=services,
+                             requester_id=entry["requester_id"], enabled_at=None,
+                             fingerprint_sha256=(listed or {}).get("fingerprint_sha256") or entry["certificate_fingerprint"],
+                             file_sha256=(listed or {}).get("sha256"))
+            after = predicted if self.module.check_mode else session.enable(
+                entry["certificate"], entry["certificate_password"], entry["requester_id"], services)
+        else:
+            services = sorted(set(entry["services"]) & set(before.get("services") or []))
+            if not services:
+                self._record(entry, nome=access.get("nome"), previous=before, state=before,
+                             message="%s já desabilitado" % service_names(entry["services"]))
+                return
+            note = "%s desabilitado" % service_names(services)
+            remaining = sorted(set(before["services"]) - set(services))
+            predicted = dict(before, services=remaining, enabled=bool(remaining))
+            if not remaining:
+                predicted.update(_UNKNOWN)
+            after = predicted if self.module.check_mode else session.disable(services)
+        record = self._record(entry, nome=access.get("nome"), status="changed", changed=True, acted=services,
+                              previous=before, state=after, message=note)
+        if not self.module.check_mode:
+            self._verify(session, entry, record, services)
+
+    def _verify(self, session, entry, record, services):
+        got = record["state"]
+        if self.module.params["state"] == "enabled":
+            ok = got.get("certificate") == entry["certificate"] and set(services) <= set(got.get("services") or [])
+            wanted = entry["certificate_fingerprint"]
+            if ok and wanted and got.get("fingerprint_sha256") and got["fingerprint_sha256"] != wanted:
+                raise PecApiError(
+                    "fingerprint_mismatch",
+                    "o PEC em %s habilitou %s, mas o certificado dentro do arquivo tem impressão digital %s e não %s: o "
+                    "arquivo na pasta chaves não é o certificado esperado; implante-o de novo"
+                    % (session.url, entry["certificate"], got["fingerprint_sha256"], wanted))
+        else:
+            ok = not set(services) & set(got.get("services") or [])
+        if not ok:
+            raise PecApiError(
+                "verify_failed",
+                "o PEC em %s aceitou o pedido, mas respondeu %s com %s: confira na tela Gestão municipal > "
+                "Certificados e o log do serviço (journalctl -u e-SUS-PEC)"
+                % (session.url, service_names(got.get("services") or []), got.get("certificate") or "nenhum certificado"))
+
+
 def _diff_view(state):
+    state = state or _UNKNOWN
     return dict((key, state.get(key)) for key in _DIFF_KEYS)
-
-
-def _choose_municipio(module, client, login):
-    wanted = module.params["municipio"]
-    managed = [m["ibge"] for m in login["municipios"]]
-    if wanted:
-        wanted = wanted.strip()
-        if managed and wanted not in managed:
-            module.fail_json(
-                msg="o usuário %s não administra o município %s no PEC em %s (administra: %s): confira "
-                    "rnds_municipio_ibge e rnds_pec_admin_user" % (login["username"], wanted, client.url, ", ".join(managed)),
-                error_code="forbidden",
-            )
-        return wanted
-    if len(managed) == 1:
-        return managed[0]
-    module.fail_json(
-        msg="o usuário %s administra %d municípios no PEC em %s (%s): informe municipio (rnds_municipio_ibge)"
-            % (login["username"], len(managed), client.url, ", ".join(managed) or "nenhum"),
-        error_code="municipio_required",
-    )
-    return None
 
 
 def run(module):
     params = module.params
-    state = params["state"]
-    services = []
-    for service in params["services"]:
-        if service not in services:
-            services.append(service)
-    name = params["certificate"]
-    requester_id = params["requester_id"]
-    fingerprint = _norm_fingerprint(params["certificate_fingerprint"])
-    if state == "enabled" and "rnds" in services and not requester_id:
-        module.fail_json(msg="informe requester_id (rnds_requester_id, identificador do solicitante do e-Gestor AB) "
-                             "para habilitar o RNDS", error_code="invalid_input")
-    # A name the PEC could never list (path, NUL, control characters, too long, not .pfx/.p12) is
-    # refused here, before any request: the PEC must never be asked to open such a path.
-    problem = check_certificate_name(name) if state == "enabled" and name is not None else None
-    if problem:
-        module.fail_json(msg=problem, error_code="invalid_input")
+    contract = load_contract(module)
+    entries = _entries(module)
+    secrets = [params["password"], params["certificate_password"]]
+    for entry in entries:
+        secrets += [entry["password"], entry["certificate_password"]]
+    job = _Run(module, contract, secrets)
+
+    def work(session, entry, access):
+        try:
+            job.work(session, entry, access)
+        except PecApiError as exc:
+            job.on_error(entry, exc)
 
     try:
-        client = PecClient(
-            url=params["url"], timeout=params["timeout"], retries=params["retries"],
-            validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-        )
+        for_each_municipality(params, contract, entries, work, job.on_error, job.scrub, module.warn,
+                              force=params["force_login"] and not module.check_mode)
+    except ValueError as exc:  # credentials that must not reach the PEC
+        module.fail_json(msg=job.scrub(str(exc)), error_code="invalid_input")
     except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
-        module.fail_json(msg=exc.message, error_code=exc.code)
-    result = {"changed": False, "acted": []}
-    ibge = None
-    try:
-        login = client.login(params["username"], params["password"])
-        ibge = _choose_municipio(module, client, login)
-        result["municipio"] = ibge
-        result["pec_version"] = login["version"]
-        before = client.read_state(ibge)
-        result["nome"] = before["nome"]
-        previous = {"rnds": before["rnds"], "cadsus": before["cadsus"]}
-        result["previous"] = previous
-        predicted = {}
-        notes = []
-        for service in services:
-            current = before[service]
-            if state == "enabled":
-                entry = _find_file(before["certificates"], name)
-                if _same(current, name, entry, requester_id, fingerprint):
-                    notes.append("%s já habilitado com %s" % (_LABEL[service], name))
-                    continue
-                if entry is None and module.check_mode:
-                    notes.append("%s seria habilitado com %s (o arquivo ainda não está na pasta chaves)" % (_LABEL[service], name))
-                else:
-                    notes.append("%s habilitado com %s" % (_LABEL[service], name))
-                future = dict(current, enabled=True, certificate=name, requester_id=requester_id,
-                              fingerprint_sha256=(entry or {}).get("fingerprint_sha256") or fingerprint,
-                              not_after=(entry or {}).get("not_after"), enabled_at=None)
-            else:
-                if not current.get("enabled"):
-                    notes.append("%s já desabilitado" % _LABEL[service])
-                    continue
-                notes.append("%s desabilitado" % _LABEL[service])
-                future = dict(current, enabled=False, enabled_at=None, certificate=None, fingerprint_sha256=None,
-                              not_after=None, requester_id=None, file_sha256=None)
-            predicted[service] = future
-            result["acted"].append(service)
-            result["changed"] = True
-            if module.check_mode:
-                continue
-            if state == "enabled":
-                client.enable(ibge, service, name, params["certificate_password"], requester_id)
-            else:
-                client.disable(ibge, service)
-
-        if result["changed"] and not module.check_mode:
-            after = client.read_state(ibge)
-            services_after = {"rnds": after["rnds"], "cadsus": after["cadsus"]}
-        else:
-            services_after = previous
-        result["services"] = services_after
-        result["message"] = "município %s: %s" % (ibge, "; ".join(notes))
-        if module._diff:
-            diff_after = dict(services_after) if not module.check_mode else dict(previous, **predicted)
-            result["diff"] = {
-                "before": dict((s, _diff_view(previous[s])) for s in services),
-                "after": dict((s, _diff_view(diff_after[s])) for s in services),
-            }
-        if not module.check_mode:
-            _verify(module, client, result, services, state, name, fingerprint)
-    except PecApiError as exc:
-        result["message"] = client.scrub(exc.message)
-        module.fail_json(msg=client.scrub(exc.message), error_code=exc.code, **result)
+        module.fail_json(msg=job.scrub(exc.message), error_code=exc.code)
+    results = [job.results[entry["ibge"]] for entry in entries if entry["ibge"] in job.results]
+    result = {
+        "changed": any(r["changed"] for r in results),
+        "contract": contract.get("name"),
+        "municipios": results,
+        "message": "; ".join("município %s: %s" % (r["ibge"] or "?", r["message"]) for r in results),
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": dict((r["ibge"] or "?", _diff_view(r["previous"])) for r in results),
+            "after": dict((r["ibge"] or "?", _diff_view(r["state"])) for r in results),
+        }
+    pending = [r for r in results if r["status"] == "manual_pending"]
+    for item in pending:
+        module.warn("município %s: habilitação manual pendente. Passos: %s"
+                    % (item["ibge"] or "?", " ".join("%d) %s" % (n, s) for n, s in enumerate(item["manual_steps"], 1))))
+    failed = [r for r in results if r["status"] == "failed"]
+    if not params["manual_fallback"]:
+        failed += pending
+    if failed:
+        module.fail_json(msg="; ".join("município %s: %s" % (r["ibge"] or "?", r["error"]) for r in failed),
+                         error_code=failed[0]["error_code"], **result)
     return result
 
 
-def _verify(module, client, result, services, state, name, fingerprint):
-    for service in services:
-        got = result["services"][service]
-        if state == "enabled":
-            ok = got.get("enabled") and got.get("certificate") == name
-            if ok and fingerprint and _norm_fingerprint(got.get("fingerprint_sha256")) != fingerprint:
-                module.fail_json(
-                    msg="o PEC em %s habilitou %s para o %s, mas o certificado dentro do arquivo tem impressão digital "
-                        "%s e não %s: o arquivo na pasta chaves não é o certificado esperado; implante-o de novo"
-                        % (client.url, name, _LABEL[service], got.get("fingerprint_sha256"), fingerprint),
-                    error_code="fingerprint_mismatch", **result
-                )
-        else:
-            ok = not got.get("enabled")
-        if not ok:
-            module.fail_json(
-                msg="o PEC em %s aceitou o pedido, mas a leitura seguinte mostra o %s %s: confira na tela "
-                    "Gestão Municipal > Certificados e o log do serviço (journalctl -u e-SUS-PEC)"
-                    % (client.url, _LABEL[service], "habilitado com %s" % got.get("certificate") if got.get("enabled") else "desabilitado"),
-                error_code="verify_failed", **result
-            )
-
-
 def main():
+    entry_options = dict(
+        ibge=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        services=dict(type="list", elements="str", choices=["rnds", "cadsus"]),
+        certificate=dict(type="str"),
+        certificate_password=dict(type="str", no_log=True),
+        requester_id=dict(type="str"),
+        certificate_fingerprint=dict(type="str"),
+    )
     module = AnsibleModule(
         argument_spec=dict(
             url=dict(type="str", default="http://127.0.0.1:8080"),
-            username=dict(type="str", required=True),
-            password=dict(type="str", required=True, no_log=True),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
             municipio=dict(type="str"),
             state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
             services=dict(type="list", elements="str", default=["rnds"], choices=["rnds", "cadsus"]),
@@ -426,13 +532,14 @@ def main():
             certificate_password=dict(type="str", no_log=True),
             requester_id=dict(type="str"),
             certificate_fingerprint=dict(type="str"),
+            municipios=dict(type="list", elements="dict", options=entry_options),
+            manual_fallback=dict(type="bool", default=True),
             **connection_argument_spec()
         ),
-        required_if=[("state", "enabled", ("certificate", "certificate_password"))],
+        mutually_exclusive=[("municipio", "municipios")],
         supports_check_mode=True,
     )
-    result = run(module)
-    module.exit_json(**result)
+    module.exit_json(**run(module))
 
 
 if __name__ == "__main__":

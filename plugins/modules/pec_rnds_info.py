@@ -3,8 +3,6 @@
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: pec_rnds_info
 short_description: Read the RNDS/CADSUS certificate state of a PEC e-SUS APS, per municipality
@@ -12,16 +10,17 @@ version_added: 0.1.0
 author:
   - esus.rnds maintainers (!UNKNOWN)
 description:
-  - Read-only. Asks the PEC HTTP API for its version and, for each municipality the given Administrador Municipal
-    credentials can see, the RNDS and CADSUS state (enabled or not, when, certificate file, fingerprint, validity,
-    identificador do solicitante), the certificate files the PEC finds in its C(chaves) folder and, only when asked, the
-    contra chave.
+  - Read-only. Checks that the PEC answers and, for each municipality, logs in as its Administrador Municipal, selects
+    that access and reads the certificate in use, the services enabled with it (RNDS, CADSUS), when, its validity and
+    the identificador do solicitante; also the certificate files the PEC finds in its C(chaves) folder and, only when
+    asked, the installation's contra-chave.
+  - One login per admin user (CPF) per run, one logout at the end; a person already logged in with that CPF is never
+    thrown out unless O(force_login=true) (the municipality is then reported with RV(municipios[].error_code=already_logged_in)).
   - A PEC that does not answer does not fail the task by default - RV(reachable=false) and RV(error) say why, so an audit
-    can report it (see O(fail_on_unreachable)). Errors of one municipality (wrong admin password, for example) go in its
-    own RV(municipios[].error) and do not stop the others.
-  - Without credentials, only the version and the list of municipalities are read (no login).
-  - The PEC HTTP API is not published; the contract used here is modelled on the PEC web client and is described in the
-    collection's C(docs/pec-api.md).
+    can report it (see O(fail_on_unreachable)). Errors of one municipality go in its own RV(municipios[].error) and do
+    not stop the others.
+  - The operations of the Certificados tab come from the replaceable contract O(api_contract); when the PEC does not
+    know them the municipality gets RV(municipios[].status=manual_pending) (the state must be checked by hand).
   - Runs on the PEC server (default URL V(http://127.0.0.1:8080)) with the Python standard library only.
 extends_documentation_fragment:
   - esus.rnds.attributes
@@ -35,7 +34,8 @@ options:
     default: http://127.0.0.1:8080
   username:
     description:
-      - Login of an Administrador Municipal. Every municipality this user administers is read.
+      - CPF of an Administrador Municipal (punctuation allowed). Without O(municipios), the municipality of its only
+        Administrador Municipal access is read.
       - Mutually exclusive with O(municipios).
     type: str
   password:
@@ -44,18 +44,17 @@ options:
     type: str
   municipios:
     description:
-      - For multimunicipal installations where each municipality has its own admin - one entry per municipality.
-      - Entries with the same credentials share one login.
+      - One entry per municipality. Entries with the same CPF share one login.
       - Mutually exclusive with O(username).
     type: list
     elements: dict
     suboptions:
       ibge:
-        description: IBGE code (7 digits) of the municipality.
+        description: IBGE code (7 digits) of the municipality. May be left out for the only municipality of a user with
+          one Administrador Municipal access.
         type: str
-        required: true
       username:
-        description: Login of the Administrador Municipal of this municipality.
+        description: CPF of the Administrador Municipal of this municipality.
         type: str
         required: true
       password:
@@ -64,8 +63,8 @@ options:
         required: true
   return_contra_chave:
     description:
-      - Also return the contra chave of each municipality (needed for the e-Gestor AB credenciamento).
-      - Use C(no_log) on the task when enabling this; by default the contra chave is not even requested from the PEC.
+      - Also return the installation's contra-chave (needed for the e-Gestor AB credenciamento).
+      - Use C(no_log) on the task when enabling this; by default the contra-chave is not even requested from the PEC.
     type: bool
     default: false
   fail_on_unreachable:
@@ -85,22 +84,22 @@ EXAMPLES = r"""
     password: "{{ rnds_pec_admin_password }}"
   register: rnds_state
 
-- name: Report hosts where the RNDS is not enabled
+- name: Report municipalities where the RNDS is not enabled
   ansible.builtin.debug:
-    msg: "{{ rnds_state.municipios | selectattr('rnds.enabled', 'false') | map(attribute='ibge') | list }}"
+    msg: "{{ rnds_state.municipios | rejectattr('state.services', 'contains', 'rnds') | map(attribute='ibge') | list }}"
 
 - name: Multimunicipal PEC, one admin per municipality
   esus.rnds.pec_rnds_info:
     municipios:
       - ibge: "3550308"
-        username: admin.sp
+        username: "111.444.777-35"
         password: "{{ vault_admin_sp }}"
       - ibge: "3304557"
-        username: admin.rj
+        username: "529.982.247-25"
         password: "{{ vault_admin_rj }}"
   register: rnds_state
 
-- name: Copy the contra chave for the e-Gestor AB credenciamento
+- name: Copy the contra-chave for the e-Gestor AB credenciamento
   esus.rnds.pec_rnds_info:
     username: "{{ rnds_pec_admin_user }}"
     password: "{{ rnds_pec_admin_password }}"
@@ -116,14 +115,19 @@ url:
   type: str
   sample: http://127.0.0.1:8080
 reachable:
-  description: Whether the PEC answered the version query.
+  description: Whether the PEC answered (C(GET /)).
   returned: always
   type: bool
 pec_version:
-  description: PEC version, or null when unreachable.
+  description: PEC version when the contract has a version query the PEC answers, else null.
   returned: always
   type: str
-  sample: 5.3.28
+  sample: 5.5.22
+contract:
+  description: Name of the API contract used.
+  returned: always
+  type: str
+  sample: modelo
 error:
   description: Why the PEC could not be read (pt-BR), or null.
   returned: always
@@ -133,35 +137,21 @@ error_code:
   returned: always
   type: str
 certificates_available:
-  description: File names of the C(.pfx)/C(.p12) certificates the PEC finds in its C(chaves) folder (needs credentials).
+  description: File names of the C(.pfx)/C(.p12) certificates the PEC lists from its C(chaves) folder.
   returned: always
   type: list
   elements: str
   sample: [fms-3550308.pfx]
 certificates:
-  description: The same files with details.
+  description: The same files with the details the PEC reports (C(name), C(size), C(modified), C(sha256),
+    C(fingerprint_sha256), C(not_after); null when not reported).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: File name.
-      type: str
-    size:
-      description: Size in bytes.
-      type: int
-    modified:
-      description: Last modification (ISO 8601 UTC).
-      type: str
-    sha256:
-      description: SHA-256 of the file content.
-      type: str
-    fingerprint_sha256:
-      description: Fingerprint of the certificate inside, when the PEC has already opened this exact file, else null.
-      type: str
-    not_after:
-      description: End of validity of that certificate when known, else null.
-      type: str
+contra_chave:
+  description: The installation's contra-chave (8 groups of 4 characters). Only when O(return_contra_chave=true).
+  returned: when requested
+  type: str
 municipios:
   description: One entry per municipality read.
   returned: always
@@ -172,153 +162,117 @@ municipios:
       description: IBGE code.
       type: str
     nome:
-      description: Name of the municipality.
+      description: Name of the municipality, as the PEC's access names it.
+      type: str
+    status:
+      description: V(ok) read, V(error) see RV(municipios[].error), V(manual_pending) the contract does not fit this PEC.
       type: str
     error:
       description: Why this municipality could not be read (pt-BR), or null.
       type: str
-    rnds:
-      description:
-        - RNDS state - C(enabled), C(enabled_at), C(certificate), C(fingerprint_sha256), C(not_after), C(requester_id),
-          C(file_sha256). Every value is null when the state could not be read (or no credentials were given).
-      type: dict
-    cadsus:
-      description: CADSUS state, same keys as C(rnds).
-      type: dict
-    contra_chave:
-      description: The contra chave. Only when O(return_contra_chave=true).
+    error_code:
+      description: Stable code of RV(municipios[].error) (for example V(login_refused), V(already_logged_in)), or null.
       type: str
+    state:
+      description:
+        - C(enabled), C(certificate), C(services), C(requester_id), C(enabled_at), C(not_after), C(fingerprint_sha256),
+          C(file_sha256). Null when the state could not be read.
+      type: dict
   sample:
     - ibge: "3550308"
       nome: São Paulo
+      status: ok
       error: null
-      rnds:
+      error_code: null
+      state:
         enabled: true
-        enabled_at: "2025-03-10T13:45:00Z"
         certificate: fms-3550308.pfx
+        services: [rnds, cadsus]
+        requester_id: "4507"
+        enabled_at: "2026-03-10T13:45:00Z"
+        not_after: "2027-03-10T13:40:00Z"
         fingerprint_sha256: 27ed747980c223763e99bf31d86bd141aa26d2c82e9e3b24d2a865d8abb6a56d
-        not_after: "2026-03-10T13:40:00Z"
-        requester_id: "123456"
         file_sha256: e99e3ba6aa3cb1539834ae3e4b8ae46e2eeab186ed8cd19a20706e7b82b6bf98
-      cadsus:
-        enabled: false
-        enabled_at: null
-        certificate: null
-        fingerprint_sha256: null
-        not_after: null
-        requester_id: null
-        file_sha256: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
-    connection_argument_spec,
-    PecApiError,
-    PecClient,
+from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, connection_argument_spec
+from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    for_each_municipality,
+    load_contract,
+    new_session,
 )
-
-_UNKNOWN_STATE = dict.fromkeys(
-    ("enabled", "enabled_at", "certificate", "fingerprint_sha256", "not_after", "requester_id", "file_sha256")
-)
-
-
-def _entry(ibge, nome, error=None, state=None, contra_chave=False):
-    entry = {
-        "ibge": ibge,
-        "nome": nome,
-        "error": error,
-        "rnds": dict(state["rnds"]) if state else dict(_UNKNOWN_STATE),
-        "cadsus": dict(state["cadsus"]) if state else dict(_UNKNOWN_STATE),
-    }
-    if contra_chave:
-        entry["contra_chave"] = state.get("contra_chave") if state else None
-    return entry
-
-
-def _client(params):
-    return PecClient(
-        url=params["url"], timeout=params["timeout"], retries=params["retries"],
-        validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-    )
 
 
 def run(module):
     params = module.params
-    want_cc = params["return_contra_chave"]
+    contract = load_contract(module)
+    secrets = sorted((s for s in [params["password"]] + [m["password"] for m in params["municipios"] or []]
+                      if s and len(s) >= 3), key=len, reverse=True)
+
+    def scrub(text):
+        for secret in secrets:
+            text = text.replace(secret, "********") if isinstance(text, str) else text
+        return text
+
     try:
-        client = _client(params)
+        probe = new_session(params, contract, scrub)
     except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
         module.fail_json(msg=exc.message, error_code=exc.code)
     result = {
-        "changed": False,
-        "url": client.url,
-        "reachable": False,
-        "pec_version": None,
-        "error": None,
-        "error_code": None,
-        "certificates_available": [],
-        "certificates": [],
-        "municipios": [],
+        "changed": False, "url": probe.url, "reachable": False, "pec_version": None, "contract": contract.get("name"),
+        "error": None, "error_code": None, "certificates_available": [], "certificates": [], "municipios": [],
     }
     try:
-        info = client.info()
+        probe.probe()
     except PecApiError as exc:
-        result["error"] = client.scrub(exc.message)
+        result["error"] = scrub(exc.message)
         result["error_code"] = exc.code
         if params["fail_on_unreachable"]:
             module.fail_json(msg=result["error"], **result)
         return result
     result["reachable"] = True
-    result["pec_version"] = info["version"]
-    names = dict((m["ibge"], m["nome"]) for m in info["municipios"])
+    try:
+        result["pec_version"] = probe.read_version()
+    except PecApiError:
+        pass  # the version is a nicety: a PEC without a version query is still read
 
-    # Group the wanted municipalities by credentials: one login per admin.
-    groups = []
     if params["municipios"]:
-        index = {}
-        for item in params["municipios"]:
-            key = (item["username"], item["password"])
-            if key not in index:
-                index[key] = len(groups)
-                groups.append({"username": item["username"], "password": item["password"], "ibges": []})
-            ibge = str(item["ibge"]).strip()
-            if ibge not in groups[index[key]]["ibges"]:
-                groups[index[key]]["ibges"].append(ibge)
+        entries = [{"ibge": str(m["ibge"]).strip() if m["ibge"] else None, "username": m["username"], "password": m["password"]}
+                   for m in params["municipios"]]
     elif params["username"]:
-        groups.append({"username": params["username"], "password": params["password"], "ibges": None})
+        entries = [{"ibge": None, "username": params["username"], "password": params["password"]}]
     else:
-        result["municipios"] = [_entry(ibge, nome, contra_chave=want_cc) for ibge, nome in names.items()]
         return result
+    found = {}
 
-    listing = None
-    for number, group in enumerate(groups):
-        session = client if number == 0 else _client(params)
-        try:
-            login = session.login(group["username"], group["password"])
-        except PecApiError as exc:
-            message = session.scrub(exc.message)
-            module.warn(message)
-            for ibge in group["ibges"] if group["ibges"] is not None else list(names):
-                result["municipios"].append(_entry(ibge, names.get(ibge), error=message, contra_chave=want_cc))
-            continue
-        ibges = group["ibges"] if group["ibges"] is not None else [m["ibge"] for m in login["municipios"]]
-        for ibge in ibges:
-            try:
-                state = session.read_state(ibge, contra_chave=want_cc)
-            except PecApiError as exc:
-                message = session.scrub(exc.message)
-                module.warn(message)
-                result["municipios"].append(_entry(ibge, names.get(ibge), error=message, contra_chave=want_cc))
-                continue
-            if listing is None:
-                listing = state["certificates"]
-            result["municipios"].append(
-                _entry(state["ibge"], state["nome"] or names.get(ibge), state=state, contra_chave=want_cc)
-            )
-    if listing is not None:
-        result["certificates"] = listing
-        result["certificates_available"] = [item["name"] for item in listing]
+    def record(entry, **values):
+        out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "error": None, "error_code": None, "state": None}
+        out.update(values)
+        found[id(entry)] = out
+
+    def on_error(entry, exc):
+        message = scrub(exc.message)
+        status = "manual_pending" if exc.code == "contract_mismatch" else "error"
+        module.warn("município %s: %s" % (entry["ibge"] or "?", message))
+        record(entry, status=status, error=message, error_code=exc.code)
+
+    def work(session, entry, access):
+        state = session.read_state()
+        if not result["certificates"] and session.has("list_files"):
+            result["certificates"] = session.list_files()
+            result["certificates_available"] = [f["name"] for f in result["certificates"] if f.get("name")]
+        if params["return_contra_chave"] and "contra_chave" not in result:
+            result["contra_chave"] = session.contra_chave()
+        record(entry, ibge=entry["ibge"] or access.get("ibge"), nome=access.get("nome"), state=state)
+
+    try:
+        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn,
+                              force=params["force_login"] and not module.check_mode)
+    except ValueError as exc:  # credentials that must not reach the PEC
+        module.fail_json(msg=scrub(str(exc)), error_code="invalid_input", **result)
+    result["municipios"] = [found[id(entry)] for entry in entries if id(entry) in found]
     return result
 
 
@@ -331,7 +285,7 @@ def main():
             municipios=dict(
                 type="list", elements="dict",
                 options=dict(
-                    ibge=dict(type="str", required=True),
+                    ibge=dict(type="str"),
                     username=dict(type="str", required=True),
                     password=dict(type="str", required=True, no_log=True),
                 ),

@@ -32,13 +32,16 @@ BIN = os.path.dirname(sys.executable)
 
 # name, port, [(ibge, admin user)], the municipality whose admin password the inventory gets wrong
 HOSTS = [
-    ("pec-saopaulo", 18081, [("3550308", "admin.saopaulo")]),
-    ("pec-rio", 18082, [("3304557", "admin.rio")]),
-    ("pec-bh", 18083, [("3106200", "admin.bh")]),
-    ("pec-consorcio", 18084, [("4106902", "admin.curitiba"), ("4314902", "admin.portoalegre"),
-                              ("5300108", "admin.brasilia")]),
-    ("pec-fortaleza", 18085, [("2304400", "admin.fortaleza")]),
+    ("pec-saopaulo", 18081, [("3550308", "123.456.780-62")]),
+    ("pec-rio", 18082, [("3304557", "234.567.891-73")]),
+    ("pec-bh", 18083, [("3106200", "345.678.902-56")]),
+    # One person (CPF) administers Curitiba and Porto Alegre: one login, two access selections.
+    ("pec-consorcio", 18084, [("4106902", "456.789.013-20"), ("4314902", "456.789.013-20"),
+                              ("5300108", "567.890.124-94")]),
+    ("pec-fortaleza", 18085, [("2304400", "678.901.235-40")]),
 ]
+# The admin password of each CPF, by the IBGE under which the demo vault keeps it.
+PASSWORD_OF = {"4314902": "4106902"}
 EXPECTED_FAILED = {"pec-fortaleza"}
 
 
@@ -95,7 +98,7 @@ def main():
     for name, port, municipios in HOSTS:
         specs.append(dict(
             name=name, port=port, install_dir=os.path.join(BUILD, name, "e-SUS"),
-            admins=[(user, passwords[ibge], ibge) for ibge, user in municipios],
+            admins=[(user, passwords[PASSWORD_OF.get(ibge, ibge)], ibge) for ibge, user in municipios],
             municipios=[(entry[0], "") for entry in municipios],
         ))
     sims = fleet.start_all(specs, os.path.join(BUILD, "logs"))

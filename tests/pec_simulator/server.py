@@ -4,12 +4,18 @@
 """PEC e-SUS APS simulator (tests and demo only).
 
 A stand-in for the part of the PEC web server that the collection talks to: GraphQL over
-HTTP at ``POST /api/graphql`` with a session cookie and an XSRF token, the way the PEC web
-client (a React application) talks to its server. The real API is not published; the
-contract is modelled on the web client and the official manual and written down in
-``docs/pec-api.md``. See ``README.md`` beside this file for the command line.
+HTTP at ``POST /api/graphql``, executed with graphql-core against the SDL in ``schema/``.
 
-Standard library plus ``cryptography`` (only to open PKCS#12 files). Files that the
+- The session part (``schema/sessao.graphql``) follows what public clients of real PEC
+  5.3-5.5 servers show (``Api-Consumer-Id``, CPF login with ``force``, one session per user,
+  account lock, access selection, logout, ``extensions.classification`` errors).
+- The Certificados tab (``schema/certificados.graphql``) is the collection's MODEL, not a fact;
+  ``--no-certificate-api`` serves the session part alone.
+
+See ``README.md`` beside this file for the command line and which parts are confirmed.
+
+Standard library plus ``cryptography`` (to open PKCS#12 files) and ``graphql-core`` (pure
+Python; copied to ``_vendor/`` beside this file where it is not installed). Files that the
 installed ``cryptography``/OpenSSL cannot open (legacy RC2 on some distributions) are opened
 with ``openssl pkcs12 -legacy``; the password goes through the environment, never argv.
 """
@@ -17,8 +23,11 @@ with ``openssl pkcs12 -legacy``; the password goes through the environment, neve
 from __future__ import annotations
 
 import argparse
+import base64
+import collections
 import datetime
 import hashlib
+import html
 import http.server
 import json
 import os
@@ -32,7 +41,19 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from http import cookies
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+try:
+    import graphql
+except ImportError:  # Molecule containers: the pure-Python package is copied to _vendor/
+    sys.path.insert(0, os.path.join(HERE, "_vendor"))
+    try:
+        import graphql
+    except ImportError:  # pragma: no cover - reported at start
+        graphql = None
 
 try:
     from cryptography import x509
@@ -48,13 +69,22 @@ CONTROL_PREFIX = "/__sim__/"
 SESSION_COOKIE = "JSESSIONID"
 XSRF_COOKIE = "XSRF-TOKEN"
 XSRF_HEADER = "X-XSRF-TOKEN"
+API_CONSUMER_HEADER = "Api-Consumer-Id"
+API_CONSUMER_ID = "ESUS_WEB_CLIENT"
 MAX_REQUEST_BYTES = 1024 * 1024
 HUGE_BODY_BYTES = 4 * 1024 * 1024
 SERVICES = ("RNDS", "CADSUS")
 CHAVES_DIRNAME = "chaves"
 STATE_DIRNAME = "pec-simulator"
-STATE_VERSION = 1
+STATE_VERSION = 2
 PKCS12_PASSWORD_ENV = "PEC_SIMULATOR_PKCS12_PASSWORD"
+SCHEMA_DIR = os.path.join(HERE, "schema")
+SESSION_SCHEMA = "sessao.graphql"
+CERTIFICATE_SCHEMA = "certificados.graphql"
+# Root fields that run without a session (everything else needs a live JSESSIONID).
+OPEN_ROOT_FIELDS = frozenset(("login", "info", "__typename"))
+INTROSPECTION_FIELDS = frozenset(("__schema", "__type"))
+XSRF_MEMORY = 10000
 
 # Names for the IBGE codes used in the demo and tests; any other code gets a generic name.
 KNOWN_MUNICIPIOS = {
@@ -71,19 +101,45 @@ KNOWN_MUNICIPIOS = {
 }
 
 FAULTS_COUNTED = ("http500", "drop", "garbage", "huge", "expire_sessions")
-FAULT_NAMES = FAULTS_COUNTED + ("slow", "login_refused")
+FAULT_NAMES = FAULTS_COUNTED + ("slow", "login_refused", "echo")
+ECHO_MODES = ("raw", "json", "upper", "html", "url", "base64", "unicode")
 
+# Audit actions: the manual's exact words (note: "Desabilitar PEC", without "o").
 ACTION_ENABLE = "Habilitar o PEC a acessar %s"
-ACTION_DISABLE = "Desabilitar o PEC a acessar %s"
+ACTION_DISABLE = "Desabilitar PEC a acessar %s"
+ACTION_FORCED_LOGIN = "Login com encerramento da sessão anterior"
 
-# Messages a PEC user sees (pt-BR). Error codes go in ``extensions.code``.
+# extensions.classification values (Java exception classes on the real PEC).
+CLS_VALIDATION = "ValidationError"
+CLS_SYNTAX = "InvalidSyntax"
+CLS_NOT_AUTHENTICATED = "NaoAutenticadoException"
+CLS_CSRF = "InvalidCsrfTokenException"
+CLS_AUTH = "PecAuthenticationException"
+CLS_ALREADY_LOGGED = "UsuarioJaLogadoException"
+CLS_ACCESS_DENIED = "AccessDeniedException"
+CLS_INPUT = "ValidacaoException"
+CLS_REQUESTER = "IdentificadorSolicitanteException"
+CLS_CERT_MISSING = "CertificadoNaoEncontradoException"
+CLS_CERT_PASSWORD = "CertificadoSenhaInvalidaException"
+CLS_CERT_EXPIRED = "CertificadoExpiradoException"
+CLS_CERT_NOT_YET = "CertificadoAindaNaoValidoException"
+CLS_CERT_NO_KEY = "CertificadoSemChavePrivadaException"
+CLS_CERT_KEY_MISMATCH = "CertificadoChaveNaoConfereException"
+CLS_CERT_INVALID = "CertificadoInvalidoException"
+CLS_FETCH = "DataFetchingException"
+CLS_BAD_REQUEST = "BadRequest"
+
+# Messages a PEC user sees (pt-BR).
 MSG = {
     "LOGIN_RECUSADO": "Usuário e/ou senha incorretos.",
+    "USUARIO_BLOQUEADO": "Usuário bloqueado por excesso de tentativas de login. "
+                         "Procure o administrador da instalação.",
+    "USUARIO_JA_LOGADO": "O usuário já está logado em outra sessão.",
     "NAO_AUTENTICADO": "Sessão expirada. Faça login novamente.",
-    "XSRF_INVALIDO": "Requisição recusada: token XSRF ausente ou inválido.",
-    "SEM_PERMISSAO": "O usuário não é administrador municipal de %s.",
-    "MUNICIPIO_DESCONHECIDO": "Município %s não está configurado nesta instalação.",
-    "SERVICO_INVALIDO": "Serviço inválido: %s. Use RNDS ou CADSUS.",
+    "XSRF_INVALIDO": "Requisição recusada: token XSRF inválido.",
+    "ACESSO_INVALIDO": "Acesso inválido para este usuário.",
+    "SELECIONE_ADMIN": "Selecione o acesso de Administrador Municipal.",
+    "SELECIONE_SERVICO": "Selecione ao menos um serviço.",
     "CERTIFICADO_NAO_ENCONTRADO": "Certificado \"%s\" não encontrado na pasta chaves.",
     "CERTIFICADO_SENHA_INCORRETA": "Senha do certificado incorreta.",
     "CERTIFICADO_INVALIDO": "O arquivo \"%s\" não é um certificado digital válido (PKCS#12 .pfx/.p12).",
@@ -93,10 +149,10 @@ MSG = {
     "CERTIFICADO_AINDA_NAO_VALIDO": "Certificado válido somente a partir de %s.",
     "IDENTIFICADOR_OBRIGATORIO": "Informe o identificador do solicitante.",
     "IDENTIFICADOR_INVALIDO": "Identificador do solicitante inválido.",
-    "CAMPO_OBRIGATORIO": "Campo obrigatório não informado: %s.",
-    "OPERACAO_DESCONHECIDA": "Operação desconhecida: %s.",
     "REQUISICAO_INVALIDA": "Requisição inválida.",
 }
+
+REQUESTER_RE = re.compile(r"^[\w.:/@-]+$")
 
 
 def utcnow():
@@ -113,14 +169,41 @@ def br_date(dt):
     return dt.astimezone(datetime.timezone.utc).strftime("%d/%m/%Y")
 
 
-class GraphQLError(Exception):
-    """An error answered as ``{"errors": [...]}`` (HTTP 200 unless ``status`` says otherwise)."""
+class PecError(Exception):
+    """An error the PEC answers in ``errors[]`` with ``extensions.classification``."""
 
-    def __init__(self, code, message, status=200):
+    def __init__(self, classification, message, status=200):
         super().__init__(message)
-        self.code = code
+        self.classification = classification
         self.message = message
         self.status = status
+        # graphql-core copies these into the located error it builds.
+        self.extensions = {"classification": classification}
+
+
+# --------------------------------------------------------------------------------------
+# CPF
+
+
+def cpf_check_digits(base9):
+    digits = [int(c) for c in base9]
+    for weight_start in (10, 11):
+        total = sum(d * w for d, w in zip(digits, range(weight_start, 1, -1)))
+        rest = (total * 10) % 11
+        digits.append(0 if rest == 10 else rest)
+    return "".join(str(d) for d in digits[9:])
+
+
+def normalize_cpf(text):
+    """Return the 11 digits of a CPF written with or without punctuation, or None."""
+    if not isinstance(text, str):
+        return None
+    stripped = re.sub(r"[.\-\s/]", "", text.strip())
+    if not re.match(r"^\d{11}$", stripped) or len(set(stripped)) == 1:
+        return None
+    if cpf_check_digits(stripped[:9]) != stripped[9:]:
+        return None
+    return stripped
 
 
 # --------------------------------------------------------------------------------------
@@ -167,7 +250,7 @@ _PEM_RE = re.compile(
 def _load_with_openssl(path, password):
     """Open a PKCS#12 with the openssl command line (password via the environment).
 
-    Returns ``(key, cert, extra)`` or raises ``GraphQLError`` with a PEC message.
+    Returns ``(key, cert, extra)`` or raises ``PecError`` with a PEC message.
     """
     env = dict(os.environ)
     env[PKCS12_PASSWORD_ENV] = password or ""
@@ -189,12 +272,12 @@ def _load_with_openssl(path, password):
     if result is None:
         # No openssl command: cryptography already failed, and that failure is
         # what a wrong password looks like from here.
-        raise GraphQLError("CERTIFICADO_SENHA_INCORRETA", MSG["CERTIFICADO_SENHA_INCORRETA"])
+        raise PecError(CLS_CERT_PASSWORD, MSG["CERTIFICADO_SENHA_INCORRETA"])
     if result.returncode != 0:
         stderr = result.stderr.decode("utf-8", "replace").lower()
         if "mac verify" in stderr or "invalid password" in stderr or "bad decrypt" in stderr:
-            raise GraphQLError("CERTIFICADO_SENHA_INCORRETA", MSG["CERTIFICADO_SENHA_INCORRETA"])
-        raise GraphQLError("CERTIFICADO_INVALIDO", MSG["CERTIFICADO_INVALIDO"] % name)
+            raise PecError(CLS_CERT_PASSWORD, MSG["CERTIFICADO_SENHA_INCORRETA"])
+        raise PecError(CLS_CERT_INVALID, MSG["CERTIFICADO_INVALIDO"] % name)
     key = None
     certs = []
     for match in _PEM_RE.finditer(result.stdout):
@@ -226,15 +309,15 @@ def _load_with_openssl(path, password):
 
 
 def open_certificate(path, password, backend="auto", now=None):
-    """Open ``path`` like the PEC does before enabling it; return facts or raise GraphQLError."""
+    """Open ``path`` like the PEC does before enabling it; return facts or raise PecError."""
     name = os.path.basename(path)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError:
-        raise GraphQLError("CERTIFICADO_NAO_ENCONTRADO", MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
+        raise PecError(CLS_CERT_MISSING, MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
     if not data:
-        raise GraphQLError("CERTIFICADO_INVALIDO", MSG["CERTIFICADO_INVALIDO"] % name)
+        raise PecError(CLS_CERT_INVALID, MSG["CERTIFICADO_INVALIDO"] % name)
     if backend == "openssl":
         key, cert, extra = _load_with_openssl(path, password)
     else:
@@ -242,22 +325,22 @@ def open_certificate(path, password, backend="auto", now=None):
             key, cert, extra = _load_with_cryptography(data, password)
         except Exception:
             if backend == "cryptography":
-                raise GraphQLError("CERTIFICADO_SENHA_INCORRETA", MSG["CERTIFICADO_SENHA_INCORRETA"])
+                raise PecError(CLS_CERT_PASSWORD, MSG["CERTIFICADO_SENHA_INCORRETA"])
             key, cert, extra = _load_with_openssl(path, password)
     if key is None:
-        raise GraphQLError("CERTIFICADO_SEM_CHAVE_PRIVADA", MSG["CERTIFICADO_SEM_CHAVE_PRIVADA"] % name)
+        raise PecError(CLS_CERT_NO_KEY, MSG["CERTIFICADO_SEM_CHAVE_PRIVADA"] % name)
     if cert is None:
         # The key is there but no certificate pairs with it.
-        raise GraphQLError("CERTIFICADO_CHAVE_NAO_CONFERE", MSG["CERTIFICADO_CHAVE_NAO_CONFERE"] % name)
+        raise PecError(CLS_CERT_KEY_MISMATCH, MSG["CERTIFICADO_CHAVE_NAO_CONFERE"] % name)
     if _spki(cert.public_key()) != _spki(key.public_key()):
-        raise GraphQLError("CERTIFICADO_CHAVE_NAO_CONFERE", MSG["CERTIFICADO_CHAVE_NAO_CONFERE"] % name)
+        raise PecError(CLS_CERT_KEY_MISMATCH, MSG["CERTIFICADO_CHAVE_NAO_CONFERE"] % name)
     now = now or utcnow()
     not_after = _cert_not_after(cert)
     not_before = _cert_not_before(cert)
     if not_after < now:
-        raise GraphQLError("CERTIFICADO_EXPIRADO", MSG["CERTIFICADO_EXPIRADO"] % br_date(not_after))
+        raise PecError(CLS_CERT_EXPIRED, MSG["CERTIFICADO_EXPIRADO"] % br_date(not_after))
     if not_before > now:
-        raise GraphQLError("CERTIFICADO_AINDA_NAO_VALIDO", MSG["CERTIFICADO_AINDA_NAO_VALIDO"] % br_date(not_before))
+        raise PecError(CLS_CERT_NOT_YET, MSG["CERTIFICADO_AINDA_NAO_VALIDO"] % br_date(not_before))
     try:
         titular = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
     except (IndexError, ValueError):
@@ -276,6 +359,10 @@ def open_certificate(path, password, backend="auto", now=None):
 # Faults
 
 
+def _off(value):
+    return value is False or value is None or value in ("off", "0", 0, "false", "")
+
+
 class Faults:
     """Misbehaviour switches, set at start (--fault) or through ``POST /__sim__/fault``."""
 
@@ -286,6 +373,7 @@ class Faults:
     def reset(self):
         self.slow = 0.0
         self.login_refused = False
+        self.echo = None
         # name -> {"remaining": int or None (always), "operation": str or None}
         self.counted = {}
 
@@ -319,7 +407,15 @@ class Faults:
                     raise ValueError("slow precisa ser >= 0")
                 return
             if name == "login_refused":
-                self.login_refused = not (value is False or value in ("off", "0", 0, "false"))
+                self.login_refused = not _off(value)
+                return
+            if name == "echo":
+                if _off(value):
+                    self.echo = None
+                elif value in ECHO_MODES:
+                    self.echo = value
+                else:
+                    raise ValueError("modo inválido para echo: %r (use %s ou off)" % (value, ", ".join(ECHO_MODES)))
                 return
             if name not in FAULTS_COUNTED:
                 raise ValueError("falha desconhecida: %s (use %s)" % (name, ", ".join(FAULT_NAMES)))
@@ -349,7 +445,7 @@ class Faults:
 
     def snapshot(self):
         with self.lock:
-            out = {"slow": self.slow, "login_refused": self.login_refused}
+            out = {"slow": self.slow, "login_refused": self.login_refused, "echo": self.echo or "off"}
             for name in FAULTS_COUNTED:
                 entry = self.counted.get(name)
                 if entry is None:
@@ -368,12 +464,65 @@ def parse_fault_arg(text):
     return name.strip(), value
 
 
+def _unicode_escape(text):
+    out = []
+    for char in text:
+        code = ord(char)
+        if code > 0x7F or char in "\"'\\":
+            if code > 0xFFFF:
+                code -= 0x10000
+                out.append("\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
+            else:
+                out.append("\\u%04x" % code)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def echo_encode(mode, raw):
+    """The raw request body encoded the way a hostile PEC might echo it (``echo`` fault)."""
+    text = raw.decode("utf-8", "replace")
+    if mode == "raw":
+        return text
+    if mode == "json":
+        return json.dumps(text)
+    if mode == "upper":
+        return text.upper()
+    if mode == "html":
+        return html.escape(text)
+    if mode == "url":
+        return urllib.parse.quote(text)
+    if mode == "base64":
+        return base64.b64encode(raw).decode("ascii")
+    if mode == "unicode":
+        return _unicode_escape(text)
+    return text
+
+
 # --------------------------------------------------------------------------------------
 # Persistent state
 
 
+def empty_certificate_state():
+    return {
+        "certificado": None,
+        "servicos": [],
+        "identificadorSolicitante": None,
+        "habilitadoEm": None,
+        "validoAte": None,
+        "fingerprintSha256": None,
+        "arquivoSha256": None,
+    }
+
+
+def new_contra_chave():
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    raw = "".join(secrets.choice(alphabet) for _index in range(32))
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
 class Store:
-    """Per-municipality state (JSON, atomic writes) and the audit log (JSON lines)."""
+    """State file (JSON, atomic writes), audit log and request log (JSON lines)."""
 
     def __init__(self, install_dir, municipios):
         self.lock = threading.RLock()
@@ -381,51 +530,41 @@ class Store:
         os.makedirs(self.dir, mode=0o750, exist_ok=True)
         self.state_path = os.path.join(self.dir, "state.json")
         self.audit_path = os.path.join(self.dir, "audit.jsonl")
+        self.requests_path = os.path.join(self.dir, "requests.jsonl")
         self.data = self._load()
-        changed = False
+        changed = not os.path.exists(self.state_path)
+        if not self.data.get("contra_chave"):
+            self.data["contra_chave"] = new_contra_chave()
+            changed = True
         for ibge, nome in municipios.items():
             entry = self.data["municipios"].get(ibge)
             if entry is None:
-                entry = {
-                    "nome": nome,
-                    "contra_chave": self._new_contra_chave(),
-                    "servicos": {service: self._disabled(service) for service in SERVICES},
-                }
-                self.data["municipios"][ibge] = entry
+                self.data["municipios"][ibge] = {"nome": nome, "certificado": empty_certificate_state()}
                 changed = True
-            for service in SERVICES:
-                if service not in entry["servicos"]:
-                    entry["servicos"][service] = self._disabled(service)
-                    changed = True
-        self.active = list(municipios)
-        if changed or not os.path.exists(self.state_path):
+            elif not isinstance(entry.get("certificado"), dict):
+                entry["certificado"] = empty_certificate_state()
+                changed = True
+        if changed:
             self.save()
 
-    @staticmethod
-    def _new_contra_chave():
-        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-        raw = "".join(secrets.choice(alphabet) for _index in range(24))
-        return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
-
-    @staticmethod
-    def _disabled(service):
-        return {
-            "servico": service,
-            "habilitado": False,
-            "habilitadoEm": None,
-            "certificado": None,
-            "arquivoSha256": None,
-            "fingerprintSha256": None,
-            "validoAte": None,
-            "identificadorSolicitante": None,
-        }
+    def _fresh(self):
+        return {"versao_estado": STATE_VERSION, "contra_chave": None, "municipios": {}, "arquivos": {}}
 
     def _load(self):
         try:
             with open(self.state_path, "r", encoding="utf-8") as handle:
                 data = json.load(handle)
         except FileNotFoundError:
-            return {"versao_estado": STATE_VERSION, "municipios": {}, "arquivos": {}}
+            return self._fresh()
+        except (OSError, ValueError) as exc:
+            print("AVISO: %s ilegível (%s); o simulador começa com um estado novo." % (self.state_path, exc),
+                  file=sys.stderr, flush=True)
+            return self._fresh()
+        if not isinstance(data, dict) or data.get("versao_estado") != STATE_VERSION:
+            version = data.get("versao_estado") if isinstance(data, dict) else None
+            print("AVISO: %s tem versao_estado %r (esperado %d); o simulador começa com um estado novo."
+                  % (self.state_path, version, STATE_VERSION), file=sys.stderr, flush=True)
+            return self._fresh()
         data.setdefault("municipios", {})
         data.setdefault("arquivos", {})
         return data
@@ -446,17 +585,79 @@ class Store:
                     pass
                 raise
 
-    def audit(self, user, municipio, action, result, **extra):
-        line = {"time": iso(utcnow()), "user": user, "municipio": municipio, "action": action, "result": result}
-        line.update(extra)
+    def _append(self, path, line):
         with self.lock:
-            with open(self.audit_path, "a", encoding="utf-8") as handle:
+            with open(path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
 
-    def municipio(self, ibge):
-        return self.data["municipios"].get(ibge)
+    def audit(self, user, municipio, action, result, **extra):
+        line = {"time": iso(utcnow()), "user": user, "municipio": municipio, "action": action, "result": result}
+        line.update(extra)
+        self._append(self.audit_path, line)
+
+    def log_request(self, line):
+        self._append(self.requests_path, line)
+
+    def certificate(self, ibge):
+        return self.data["municipios"][ibge]["certificado"]
+
+
+# --------------------------------------------------------------------------------------
+# GraphQL schema and resolvers
+
+
+def load_schema(schema_dir, certificate_api=True):
+    names = [SESSION_SCHEMA] + ([CERTIFICATE_SCHEMA] if certificate_api else [])
+    parts = []
+    for name in names:
+        with open(os.path.join(schema_dir, name), "r", encoding="utf-8") as handle:
+            parts.append(handle.read())
+    return graphql.build_schema("\n".join(parts))
+
+
+class Root:
+    """Root resolvers (graphql-core calls ``root.<field>(info, **arguments)``)."""
+
+    def __init__(self, pec):
+        self.pec = pec
+
+    # Query
+    def info(self, _info):
+        return {"versao": self.pec.version}
+
+    def sessao(self, info):
+        return self.pec.sessao(info.context)
+
+    def certificadosDisponiveis(self, info):  # noqa: N802 - GraphQL field name
+        self.pec.admin_ibge(info.context)
+        return self.pec.list_files()
+
+    def certificadoMunicipio(self, info):  # noqa: N802
+        ibge = self.pec.admin_ibge(info.context)
+        with self.pec.store.lock:
+            return dict(self.pec.store.certificate(ibge))
+
+    def contraChave(self, info):  # noqa: N802
+        self.pec.admin_ibge(info.context)
+        return self.pec.store.data["contra_chave"]
+
+    # Mutation
+    def login(self, info, input):  # pylint: disable=redefined-builtin
+        return self.pec.login(info.context, input)
+
+    def selecionarAcesso(self, info, input):  # noqa: N802 pylint: disable=redefined-builtin
+        return self.pec.select_access(info.context, input)
+
+    def logout(self, info):
+        return self.pec.logout(info.context)
+
+    def habilitarCertificado(self, info, input):  # noqa: N802 pylint: disable=redefined-builtin
+        return self.pec.enable(info.context, input)
+
+    def desabilitarCertificado(self, info, input):  # noqa: N802 pylint: disable=redefined-builtin
+        return self.pec.disable(info.context, input)
 
 
 # --------------------------------------------------------------------------------------
@@ -464,24 +665,39 @@ class Store:
 
 
 class Pec:
-    def __init__(self, args):
+    def __init__(self, args, schema):
         self.version = args.version
         self.install_dir = os.path.abspath(args.install_dir)
         self.chaves = os.path.join(self.install_dir, "webserver", CHAVES_DIRNAME)
         self.session_timeout = args.session_timeout
         self.pkcs12_backend = args.pkcs12_backend
-        self.admins = args.admins  # list of (user, password, ibge or None)
+        self.lock_after = args.lock_after
+        self.certificate_api = not args.no_certificate_api
+        self.schema = schema
+        self.root = Root(self)
+        self.admins = args.admins  # list of (cpf, password, ibge or None)
         self.municipios = args.municipios  # ordered dict ibge -> nome
+        self.users = []
+        for cpf, _password, _ibge in self.admins:
+            if cpf not in self.users:
+                self.users.append(cpf)
         self.store = Store(self.install_dir, self.municipios)
         self.sessions = {}
-        self.sessions_lock = threading.Lock()
+        self.sessions_lock = threading.RLock()
+        self.failures = {cpf: 0 for cpf in self.users}
+        self.locked = set()
+        self.ended_by_force = 0
+        self.xsrf_issued = collections.OrderedDict()
         self.faults = Faults()
 
-    # -- sessions -------------------------------------------------------------------
-    def managed_by(self, user):
+    # -- users and accesses ---------------------------------------------------------
+    def user_id(self, cpf):
+        return self.users.index(cpf) + 1
+
+    def managed_by(self, cpf):
         out = []
         for name, _password, ibge in self.admins:
-            if name != user:
+            if name != cpf:
                 continue
             if ibge is None:
                 return list(self.municipios)
@@ -489,27 +705,165 @@ class Pec:
                 out.append(ibge)
         return out
 
-    def new_session(self, user):
-        sid = secrets.token_hex(16).upper()
-        xsrf = secrets.token_urlsafe(24)
+    def accesses(self, cpf):
+        """The user's accesses: a Lotacao, then one AdministradorMunicipal per municipality.
+
+        Ids are stable numeric strings: user number followed by the 7-digit IBGE code
+        (``0000000`` for the Lotacao), so they differ across users and municipalities.
+        """
+        uid = self.user_id(cpf)
+        out = [{
+            "__typename": "Lotacao", "id": "%d0000000" % uid, "tipo": "LOTACAO",
+            "unidadeSaude": {"id": str(uid), "nome": "UBS Centro"},
+        }]
+        order = list(self.municipios)
+        for ibge in self.managed_by(cpf):
+            out.append({
+                "__typename": "AdministradorMunicipal", "id": "%d%s" % (uid, ibge),
+                "tipo": "ADMINISTRADOR_MUNICIPAL",
+                "municipio": {"id": str(order.index(ibge) + 1), "nome": self.municipios[ibge], "ibge": ibge},
+            })
+        return out
+
+    def find_access(self, cpf, access_id):
+        for access in self.accesses(cpf):
+            if access["id"] == access_id:
+                return access
+        return None
+
+    # -- sessions -------------------------------------------------------------------
+    def new_xsrf(self):
+        token = secrets.token_urlsafe(24)
         with self.sessions_lock:
-            self.sessions[sid] = {"user": user, "xsrf": xsrf, "last_seen": time.monotonic()}
-        return sid, xsrf
+            self.xsrf_issued[token] = True
+            while len(self.xsrf_issued) > XSRF_MEMORY:
+                self.xsrf_issued.popitem(last=False)
+        return token
+
+    def _expired(self, entry, now):
+        return now - entry["last_seen"] > self.session_timeout
 
     def session(self, sid):
+        """The live session of ``sid`` (touched), or None."""
         with self.sessions_lock:
             entry = self.sessions.get(sid) if sid else None
             if entry is None:
                 return None
-            if time.monotonic() - entry["last_seen"] > self.session_timeout:
+            now = time.monotonic()
+            if self._expired(entry, now):
                 del self.sessions[sid]
                 return None
-            entry["last_seen"] = time.monotonic()
+            entry["last_seen"] = now
             return entry
+
+    def live_sids(self, cpf):
+        with self.sessions_lock:
+            now = time.monotonic()
+            out = []
+            for sid, entry in list(self.sessions.items()):
+                if self._expired(entry, now):
+                    del self.sessions[sid]
+                elif entry["user"] == cpf:
+                    out.append(sid)
+            return out
 
     def drop_session(self, sid):
         with self.sessions_lock:
             self.sessions.pop(sid, None)
+
+    def stats(self):
+        with self.sessions_lock:
+            live = {cpf: len(self.live_sids(cpf)) for cpf in self.users}
+            return {
+                "sessions": live,
+                "sessions_ended_by_force": self.ended_by_force,
+                "failed_logins": dict(self.failures),
+                "locked": sorted(self.locked),
+                "xsrf_tokens_issued": len(self.xsrf_issued),
+            }
+
+    # -- session operations ----------------------------------------------------------
+    def login(self, ctx, data):
+        if ctx["session"] is not None:
+            # Confirmed behaviour: an authenticated request keeps its user, no new session.
+            return {"success": True}
+        user = data.get("username")
+        password = data.get("password") or ""
+        force = data.get("force") is True
+        ended = 0
+        with self.sessions_lock:
+            if user not in self.users:
+                raise PecError(CLS_AUTH, MSG["LOGIN_RECUSADO"])
+            if user in self.locked:
+                raise PecError(CLS_AUTH, MSG["USUARIO_BLOQUEADO"])
+            ok = any(
+                name == user and secrets.compare_digest(pw.encode("utf-8"), password.encode("utf-8"))
+                for name, pw, _ibge in self.admins
+            )
+            if not ok or self.faults.login_refused:
+                self.failures[user] += 1
+                if 0 < self.lock_after <= self.failures[user]:
+                    self.locked.add(user)
+                raise PecError(CLS_AUTH, MSG["LOGIN_RECUSADO"])
+            others = self.live_sids(user)
+            if others and not force:
+                raise PecError(CLS_ALREADY_LOGGED, MSG["USUARIO_JA_LOGADO"])
+            for sid in others:
+                del self.sessions[sid]
+                ended += 1
+            self.ended_by_force += ended
+            self.failures[user] = 0
+            sid = secrets.token_hex(16).upper()
+            self.sessions[sid] = {"user": user, "acesso": None, "last_seen": time.monotonic()}
+        if ended:
+            self.store.audit(user, None, ACTION_FORCED_LOGIN, "sucesso", sessoes_encerradas=ended)
+        xsrf = self.new_xsrf()
+        secure = "; Secure" if ctx["https"] else ""
+        ctx["set_cookies"].append("%s=%s; Path=/; HttpOnly; SameSite=Lax%s" % (SESSION_COOKIE, sid, secure))
+        ctx["set_cookies"].append("%s=%s; Path=/%s" % (XSRF_COOKIE, xsrf, secure))
+        ctx["new_user"] = user
+        return {"success": True}
+
+    def _session_or_fail(self, ctx):
+        session = ctx["session"]
+        if session is None or self.session(ctx["sid"]) is None:
+            raise PecError(CLS_NOT_AUTHENTICATED, MSG["NAO_AUTENTICADO"], status=401)
+        return session
+
+    def sessao(self, ctx):
+        session = self._session_or_fail(ctx)
+        cpf = session["user"]
+        uid = self.user_id(cpf)
+        return {
+            "profissional": {
+                "id": str(uid), "nome": "ADMINISTRADOR MUNICIPAL %d" % uid, "cpf": cpf,
+                "acessos": self.accesses(cpf),
+            },
+            "acesso": self.find_access(cpf, session["acesso"]) if session["acesso"] else None,
+        }
+
+    def select_access(self, ctx, data):
+        session = self._session_or_fail(ctx)
+        access = self.find_access(session["user"], str(data.get("id")))
+        if access is None:
+            raise PecError(CLS_ACCESS_DENIED, MSG["ACESSO_INVALIDO"])
+        with self.sessions_lock:
+            session["acesso"] = access["id"]
+        return access
+
+    def logout(self, ctx):
+        session = self._session_or_fail(ctx)
+        self.drop_session(ctx["sid"])
+        ctx["set_cookies"].append("%s=; Path=/; Max-Age=0; HttpOnly" % SESSION_COOKIE)
+        return {"id": str(self.user_id(session["user"]))}
+
+    def admin_ibge(self, ctx):
+        """The municipality of the selected Administrador Municipal access, or AccessDenied."""
+        session = self._session_or_fail(ctx)
+        access = self.find_access(session["user"], session["acesso"]) if session["acesso"] else None
+        if access is None or access["tipo"] != "ADMINISTRADOR_MUNICIPAL":
+            raise PecError(CLS_ACCESS_DENIED, MSG["SELECIONE_ADMIN"])
+        return access["municipio"]["ibge"]
 
     # -- chaves ------------------------------------------------------------------------
     def list_files(self):
@@ -543,145 +897,209 @@ class Pec:
             })
         return files
 
-    # -- operations --------------------------------------------------------------------
-    def op_info(self, _variables, _session):
-        return {"info": {
-            "versao": self.version,
-            "instalacao": "MULTIMUNICIPAL" if len(self.municipios) > 1 else "MUNICIPAL",
-            "municipios": [{"ibge": ibge, "nome": nome} for ibge, nome in self.municipios.items()],
-        }}
-
-    def op_login(self, variables, _session):
-        data = variables.get("input") if isinstance(variables.get("input"), dict) else variables
-        user = data.get("usuario")
-        password = data.get("senha")
-        if not isinstance(user, str) or not isinstance(password, str) or not user:
-            raise GraphQLError("CAMPO_OBRIGATORIO", MSG["CAMPO_OBRIGATORIO"] % "usuario/senha")
-        ok = any(name == user and secrets.compare_digest(pw.encode("utf-8"), password.encode("utf-8"))
-                 for name, pw, _ibge in self.admins)
-        if not ok or self.faults.login_refused:
-            raise GraphQLError("LOGIN_RECUSADO", MSG["LOGIN_RECUSADO"])
-        sid, xsrf = self.new_session(user)
-        managed = self.managed_by(user)
-        result = {"login": {
-            "usuario": user,
-            "versao": self.version,
-            "perfil": "ADMINISTRADOR_MUNICIPAL",
-            "municipios": [{"ibge": ibge, "nome": self.municipios[ibge]} for ibge in managed],
-        }}
-        return result, {"sid": sid, "xsrf": xsrf}
-
-    def _check_municipio(self, session, ibge):
-        if not isinstance(ibge, str) or not ibge:
-            raise GraphQLError("CAMPO_OBRIGATORIO", MSG["CAMPO_OBRIGATORIO"] % "municipio")
-        if ibge not in self.municipios:
-            raise GraphQLError("MUNICIPIO_DESCONHECIDO", MSG["MUNICIPIO_DESCONHECIDO"] % ibge)
-        if ibge not in self.managed_by(session["user"]):
-            raise GraphQLError("SEM_PERMISSAO", MSG["SEM_PERMISSAO"] % ibge)
-        return self.store.municipio(ibge)
-
+    # -- certificate operations (the model) -------------------------------------------
     @staticmethod
-    def _service(value):
-        service = (value or "").upper() if isinstance(value, str) else ""
-        if service not in SERVICES:
-            raise GraphQLError("SERVICO_INVALIDO", MSG["SERVICO_INVALIDO"] % value)
-        return service
+    def _services(values):
+        return [service for service in SERVICES if service in (values or [])]
 
-    def op_certificados(self, _variables, _session):
-        return {"certificadosDisponiveis": self.list_files()}
-
-    def op_configuracao(self, variables, session):
-        ibge = variables.get("municipio")
-        with self.store.lock:
-            entry = self._check_municipio(session, ibge)
-            config = {
-                "municipio": {"ibge": ibge, "nome": self.municipios[ibge]},
-                "rnds": dict(entry["servicos"]["RNDS"]),
-                "cadsus": dict(entry["servicos"]["CADSUS"]),
-            }
-            if variables.get("comContraChave"):
-                config["contraChave"] = entry["contra_chave"]
-        return {"certificadosDisponiveis": self.list_files(), "configuracaoCertificados": config}
-
-    def op_habilitar(self, variables, session):
-        data = variables.get("input") if isinstance(variables.get("input"), dict) else {}
-        ibge = data.get("municipio")
-        service = None
+    def enable(self, ctx, data):
+        ibge = self.admin_ibge(ctx)
+        user = ctx["session"]["user"]
+        services = self._services(data.get("servicos"))
+        if not services:
+            raise PecError(CLS_INPUT, MSG["SELECIONE_SERVICO"])
+        name = data.get("certificado") or ""
         try:
             with self.store.lock:
-                entry = self._check_municipio(session, ibge)
-                service = self._service(data.get("servico"))
-                name = data.get("certificado")
-                password = data.get("senha")
-                requester = data.get("identificadorSolicitante")
-                if not isinstance(name, str) or not name:
-                    raise GraphQLError("CAMPO_OBRIGATORIO", MSG["CAMPO_OBRIGATORIO"] % "certificado")
-                if not isinstance(password, str):
-                    raise GraphQLError("CAMPO_OBRIGATORIO", MSG["CAMPO_OBRIGATORIO"] % "senha")
-                if requester is not None and not isinstance(requester, str):
-                    raise GraphQLError("IDENTIFICADOR_INVALIDO", MSG["IDENTIFICADOR_INVALIDO"])
-                requester = (requester or "").strip() or None
-                if service == "RNDS" and not requester:
-                    raise GraphQLError("IDENTIFICADOR_OBRIGATORIO", MSG["IDENTIFICADOR_OBRIGATORIO"])
-                if requester and (len(requester) > 100 or not re.match(r"^[\w.:/@-]+$", requester)):
-                    raise GraphQLError("IDENTIFICADOR_INVALIDO", MSG["IDENTIFICADOR_INVALIDO"])
-                if "/" in name or "\\" in name or name in (".", "..") or not name.lower().endswith((".pfx", ".p12")):
-                    raise GraphQLError("CERTIFICADO_NAO_ENCONTRADO", MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
+                requester = (data.get("identificadorSolicitante") or "").strip() or None
+                if "RNDS" in services and not requester:
+                    raise PecError(CLS_REQUESTER, MSG["IDENTIFICADOR_OBRIGATORIO"])
+                if requester and (len(requester) > 100 or not REQUESTER_RE.match(requester)):
+                    raise PecError(CLS_REQUESTER, MSG["IDENTIFICADOR_INVALIDO"])
+                if ("/" in name or "\\" in name or name in ("", ".", "..")
+                        or not name.lower().endswith((".pfx", ".p12"))):
+                    raise PecError(CLS_CERT_MISSING, MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
                 path = os.path.join(self.chaves, name)
                 if not os.path.isfile(path):
-                    raise GraphQLError("CERTIFICADO_NAO_ENCONTRADO", MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
-                facts = open_certificate(path, password, backend=self.pkcs12_backend)
+                    raise PecError(CLS_CERT_MISSING, MSG["CERTIFICADO_NAO_ENCONTRADO"] % name)
+                facts = open_certificate(path, data.get("senha") or "", backend=self.pkcs12_backend)
                 state = {
-                    "servico": service,
-                    "habilitado": True,
-                    "habilitadoEm": iso(utcnow()),
                     "certificado": name,
-                    "arquivoSha256": facts["arquivoSha256"],
-                    "fingerprintSha256": facts["fingerprintSha256"],
-                    "validoAte": facts["validoAte"],
+                    "servicos": services,
                     "identificadorSolicitante": requester,
+                    "habilitadoEm": iso(utcnow()),
+                    "validoAte": facts["validoAte"],
+                    "fingerprintSha256": facts["fingerprintSha256"],
+                    "arquivoSha256": facts["arquivoSha256"],
                 }
-                entry["servicos"][service] = state
+                self.store.data["municipios"][ibge]["certificado"] = state
                 self.store.data["arquivos"][facts["arquivoSha256"]] = {
                     "fingerprintSha256": facts["fingerprintSha256"],
                     "validoAte": facts["validoAte"],
                 }
                 self.store.save()
-                self.store.audit(session["user"], ibge, ACTION_ENABLE % service, "sucesso",
-                                 certificado=name, fingerprint_sha256=facts["fingerprintSha256"])
-                return {"habilitarCertificado": dict(state)}
-        except GraphQLError as exc:
-            if service is not None:
-                self.store.audit(session["user"], ibge, ACTION_ENABLE % service, "falha: " + exc.message,
-                                 certificado=data.get("certificado") if isinstance(data.get("certificado"), str) else None)
+        except PecError as exc:
+            for service in services:
+                self.store.audit(user, ibge, ACTION_ENABLE % service, "falha: " + exc.message, certificado=name)
             raise
+        for service in services:
+            self.store.audit(user, ibge, ACTION_ENABLE % service, "sucesso", certificado=name,
+                             fingerprint_sha256=state["fingerprintSha256"])
+        return dict(state)
 
-    def op_desabilitar(self, variables, session):
-        data = variables.get("input") if isinstance(variables.get("input"), dict) else {}
-        ibge = data.get("municipio")
+    def disable(self, ctx, data):
+        ibge = self.admin_ibge(ctx)
+        user = ctx["session"]["user"]
+        wanted = self._services(data.get("servicos"))
+        if not wanted:
+            raise PecError(CLS_INPUT, MSG["SELECIONE_SERVICO"])
         with self.store.lock:
-            entry = self._check_municipio(session, ibge)
-            service = self._service(data.get("servico"))
-            previous = entry["servicos"][service]
-            entry["servicos"][service] = Store._disabled(service)
-            self.store.save()
-            self.store.audit(session["user"], ibge, ACTION_DISABLE % service, "sucesso",
-                             certificado=previous.get("certificado"))
-            return {"desabilitarCertificado": dict(entry["servicos"][service])}
+            state = self.store.certificate(ibge)
+            removed = [service for service in state["servicos"] if service in wanted]
+            name = state["certificado"]
+            if removed:
+                left = [service for service in state["servicos"] if service not in removed]
+                if left:
+                    state = dict(state, servicos=left)
+                else:
+                    state = empty_certificate_state()
+                self.store.data["municipios"][ibge]["certificado"] = state
+                self.store.save()
+        for service in removed:
+            self.store.audit(user, ibge, ACTION_DISABLE % service, "sucesso", certificado=name)
+        return dict(state)
 
-    def op_logout(self, _variables, _session):
-        return {"logout": True}
 
-    OPERATIONS = {
-        # name: (method, needs session)
-        "Info": ("op_info", False),
-        "Login": ("op_login", False),
-        "Logout": ("op_logout", True),
-        "CertificadosDisponiveis": ("op_certificados", True),
-        "ConfiguracaoCertificados": ("op_configuracao", True),
-        "HabilitarCertificado": ("op_habilitar", True),
-        "DesabilitarCertificado": ("op_desabilitar", True),
-    }
+# --------------------------------------------------------------------------------------
+# GraphQL helpers
+
+
+def rule_name(rule):
+    if rule is graphql.FieldsOnCorrectTypeRule:
+        return "FieldUndefined"
+    name = rule.__name__
+    return name[:-4] if name.endswith("Rule") else name
+
+
+def _node_paths(document):
+    """Map id(AST node) -> query path (field names) of the field it belongs to."""
+    paths = {}
+
+    def walk(node, path):
+        if isinstance(node, graphql.language.FieldNode):
+            path = path + [node.name.value]
+        paths[id(node)] = path
+        for key in node.keys:
+            value = getattr(node, key, None)
+            if isinstance(value, graphql.language.Node):
+                walk(value, path)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, graphql.language.Node):
+                        walk(item, path)
+
+    for definition in document.definitions:
+        walk(definition, [])
+    return paths
+
+
+_FIELD_UNDEFINED_RE = re.compile(r"^Cannot query field '([^']*)' on type '([^']*)'\.")
+
+
+def _locations(error):
+    return [{"line": loc.line, "column": loc.column} for loc in (error.locations or [])]
+
+
+def validation_errors(schema, document):
+    """Validate like graphql-java: one message per failure, ``Validation error (Rule@[path]) : text``."""
+    paths = None
+    out = []
+    # Introspection is off on the real PEC: __schema/__type are undefined fields.
+    for definition in document.definitions:
+        if isinstance(definition, graphql.language.OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, graphql.language.FieldNode) and selection.name.value in INTROSPECTION_FIELDS:
+                    root = schema.mutation_type if definition.operation.value == "mutation" else schema.query_type
+                    field = selection.name.value
+                    loc = selection.loc.source.get_location(selection.loc.start) if selection.loc else None
+                    out.append({
+                        "message": "Validation error (FieldUndefined@[%s]) : Field '%s' in type '%s' is undefined"
+                                   % (field, field, root.name if root else "Query"),
+                        "locations": [{"line": loc.line, "column": loc.column}] if loc else [],
+                        "extensions": {"classification": CLS_VALIDATION},
+                    })
+    for rule in graphql.specified_rules:
+        for error in graphql.validate(schema, document, [rule]):
+            if paths is None:
+                paths = _node_paths(document)
+            path = paths.get(id(error.nodes[0])) if error.nodes else None
+            text = error.message
+            match = _FIELD_UNDEFINED_RE.match(text)
+            if rule is graphql.FieldsOnCorrectTypeRule and match:
+                if match.group(1) in INTROSPECTION_FIELDS:
+                    continue  # already reported above
+                text = "Field '%s' in type '%s' is undefined" % (match.group(1), match.group(2))
+            where = "@[%s]" % "/".join(path) if path else ""
+            out.append({
+                "message": "Validation error (%s%s) : %s" % (rule_name(rule), where, text),
+                "locations": _locations(error),
+                "extensions": {"classification": CLS_VALIDATION},
+            })
+    out.sort(key=lambda item: tuple(item["locations"][0].values()) if item["locations"] else (0, 0))
+    return out
+
+
+def root_field_names(document, operation):
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, graphql.language.FragmentDefinitionNode)}
+    names = []
+    seen = set()
+
+    def walk(selection_set):
+        for selection in selection_set.selections:
+            if isinstance(selection, graphql.language.FieldNode):
+                if selection.name.value not in names:
+                    names.append(selection.name.value)
+            elif isinstance(selection, graphql.language.InlineFragmentNode):
+                walk(selection.selection_set)
+            elif isinstance(selection, graphql.language.FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None and fragment.name.value not in seen:
+                    seen.add(fragment.name.value)
+                    walk(fragment.selection_set)
+
+    walk(operation.selection_set)
+    return names
+
+
+_VARIABLE_ERROR_RE = re.compile(r"^Variable '\$([^']*)' (got invalid value|of required type|of non-null type)")
+
+
+def format_execution_error(error):
+    """graphql-core error -> PEC answer item (``extensions.classification`` always set)."""
+    original = error.original_error
+    classification = (error.extensions or {}).get("classification")
+    message = error.message
+    match = _VARIABLE_ERROR_RE.match(message)
+    if match:
+        # Never echo variable values (graphql-core puts them in the message).
+        message = "Variable '%s' has an invalid value." % match.group(1)
+        classification = CLS_VALIDATION
+    if classification is None:
+        if isinstance(original, PecError):
+            classification = original.classification
+        elif original is None:
+            classification = CLS_VALIDATION if error.path is None else "NullValueInNonNullableField"
+        else:
+            classification = CLS_FETCH
+    item = {"message": message}
+    locations = _locations(error)
+    if locations:
+        item["locations"] = locations
+    if error.path:
+        item["path"] = list(error.path)
+    item["extensions"] = {"classification": classification}
+    return item
 
 
 # --------------------------------------------------------------------------------------
@@ -722,7 +1140,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         return {key: morsel.value for key, morsel in jar.items()}
 
+    def _write_request_log(self, status):
+        """One line per POST /api/graphql, written before the answer leaves (tests read it right after)."""
+        line = getattr(self, "_log", None)
+        if line is None:
+            return
+        self._log = None
+        line["status"] = status
+        try:
+            self.pec.store.log_request(line)
+        except OSError:
+            pass
+
     def _send(self, status, body, content_type="application/json;charset=UTF-8", extra_headers=()):
+        self._write_request_log(status)
         if isinstance(body, (dict, list)):
             body = json.dumps(body, ensure_ascii=False).encode("utf-8")
         elif isinstance(body, str):
@@ -748,18 +1179,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _error(self, status, code, message):
-        self._send(status, {"errors": [{"message": message, "extensions": {"code": code}}], "data": None})
-
     # -- verbs -----------------------------------------------------------------------
     def do_GET(self):
         if self.path.startswith(CONTROL_PREFIX):
             return self._control_get()
-        if self.path in ("/", "/index.html"):
-            html = ("<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">"
+        if self.path.split("?", 1)[0] in ("/", "/index.html"):
+            page = ("<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">"
                     "<title>e-SUS APS PEC</title></head><body><div id=\"root\"></div>"
                     "<!-- simulador de testes --></body></html>")
-            return self._send(200, html, "text/html;charset=UTF-8")
+            secure = "; Secure" if self.server.https else ""
+            cookie = "%s=%s; Path=/%s" % (XSRF_COOKIE, self.pec.new_xsrf(), secure)
+            return self._send(200, page, "text/html;charset=UTF-8", extra_headers=[("Set-Cookie", cookie)])
         return self._send(404, {"status": 404, "error": "Not Found", "path": self.path})
 
     def do_POST(self):
@@ -768,16 +1198,73 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] != GRAPHQL_PATH:
             self._read_body()
             return self._send(404, {"status": 404, "error": "Not Found", "path": self.path})
+        self._log = {
+            "time": iso(utcnow()), "operation": None, "fields": None, "user": None,
+            "api_consumer_id": self.headers.get(API_CONSUMER_HEADER),
+            "client_name": self.headers.get("apollographql-client-name"),
+            "client_version": self.headers.get("apollographql-client-version"),
+            "xsrf_header": self.headers.get(XSRF_HEADER) is not None,
+            "status": None, "classification": None,
+        }
+        try:
+            self._graphql_post()
+        finally:
+            self._write_request_log(None)  # dropped connection: no answer, no status
+
+    def _answer(self, status, payload, as_array, raw, extra_headers=()):
+        """Send a GraphQL answer, in the request's shape, with the echo fault applied."""
+        errors = payload.get("errors")
+        if errors:
+            self._log["classification"] = (errors[0].get("extensions") or {}).get("classification")
+            mode = self.pec.faults.echo
+            if mode:
+                suffix = " Requisição: " + echo_encode(mode, raw)
+                for error in errors:
+                    error["message"] = error.get("message", "") + suffix
+        return self._send(status, [payload] if as_array else payload, extra_headers=extra_headers)
+
+    def _error_answer(self, status, classification, message, as_array, raw):
+        payload = {"data": None, "errors": [{"message": message, "extensions": {"classification": classification}}]}
+        return self._answer(status, payload, as_array, raw)
+
+    def _graphql_post(self):
+        pec = self.pec
         raw = self._read_body()
         if raw is None:
             self.close_connection = True
-            return self._send(413, {"status": 413, "error": "Payload Too Large", "path": self.path})
+            return self._send(413, {"status": 413, "error": "Payload Too Large", "path": GRAPHQL_PATH})
         try:
-            request = json.loads(raw.decode("utf-8"))
+            body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
+            body = None
+        as_array = isinstance(body, list)
+        request = body[0] if as_array and len(body) == 1 else body
+        if not isinstance(request, dict):
             request = None
-        operation = request.get("operationName") if isinstance(request, dict) else None
-        faults = self.pec.faults
+        operation = request.get("operationName") if request is not None else None
+        if not isinstance(operation, str):
+            operation = None
+        self._log["operation"] = operation
+        query = request.get("query") if request is not None else None
+        document = None
+        if isinstance(query, str):
+            try:
+                document = graphql.parse(query)
+            except graphql.GraphQLError as exc:
+                syntax_error = exc
+            else:
+                syntax_error = None
+        selected = graphql.get_operation_ast(document, operation) if document is not None else None
+        fields = root_field_names(document, selected) if selected is not None else None
+        self._log["fields"] = fields
+        jar = self._cookies()
+        sid = jar.get(SESSION_COOKIE)
+        session = pec.session(sid)
+        if session is not None:
+            self._log["user"] = session["user"]
+
+        # Faults first: they stand for what happens between the client and the PEC.
+        faults = pec.faults
         if faults.take("drop", operation):
             self.close_connection = True
             try:
@@ -795,52 +1282,67 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if faults.take("huge", operation):
             padding = "x" * HUGE_BODY_BYTES
             return self._send(200, '{"data": null, "padding": "%s"}' % padding)
-        if not isinstance(request, dict) or not isinstance(operation, str):
-            return self._error(400, "REQUISICAO_INVALIDA", MSG["REQUISICAO_INVALIDA"])
-        return self._graphql(request, operation)
 
-    def _graphql(self, request, operation):
-        pec = self.pec
-        spec = Pec.OPERATIONS.get(operation)
-        query = request.get("query")
-        if spec is None or not isinstance(query, str) or operation not in query:
-            return self._error(200, "OPERACAO_DESCONHECIDA", MSG["OPERACAO_DESCONHECIDA"] % operation)
-        variables = request.get("variables") or {}
-        if not isinstance(variables, dict):
-            return self._error(400, "REQUISICAO_INVALIDA", MSG["REQUISICAO_INVALIDA"])
-        method, needs_session = spec
-        jar = self._cookies()
-        session = None
-        sid = jar.get(SESSION_COOKIE)
-        if needs_session:
-            if pec.faults.take("expire_sessions", operation) and sid:
+        # Refused before anything runs.
+        if self.headers.get(API_CONSUMER_HEADER) != API_CONSUMER_ID:
+            return self._send(403, {"timestamp": iso(utcnow()), "status": 403, "error": "Forbidden",
+                                    "path": GRAPHQL_PATH})
+        header = self.headers.get(XSRF_HEADER)
+        if header is not None:
+            cookie = jar.get(XSRF_COOKIE)
+            if cookie is None or not secrets.compare_digest(header.encode("utf-8"), cookie.encode("utf-8")):
+                return self._error_answer(403, CLS_CSRF, MSG["XSRF_INVALIDO"], as_array, raw)
+        if request is None or (as_array and len(body) != 1) or not isinstance(query, str):
+            return self._error_answer(400, CLS_BAD_REQUEST, MSG["REQUISICAO_INVALIDA"], as_array, raw)
+        variables = request.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            return self._error_answer(400, CLS_BAD_REQUEST, MSG["REQUISICAO_INVALIDA"], as_array, raw)
+        if document is None:
+            item = {"message": "Invalid Syntax : %s" % syntax_error.message,
+                    "locations": _locations(syntax_error), "extensions": {"classification": CLS_SYNTAX}}
+            return self._answer(200, {"data": None, "errors": [item]}, as_array, raw)
+        errors = validation_errors(pec.schema, document)
+        if errors:
+            return self._answer(200, {"data": None, "errors": errors}, as_array, raw)
+        if selected is None:
+            item = {"message": "Unknown operation named '%s'." % operation if operation
+                    else "Must provide operation name if query contains multiple operations.",
+                    "extensions": {"classification": CLS_VALIDATION}}
+            return self._answer(200, {"data": None, "errors": [item]}, as_array, raw)
+
+        # Session check before executing.
+        if any(name not in OPEN_ROOT_FIELDS for name in fields):
+            if sid and faults.take("expire_sessions", operation):
                 pec.drop_session(sid)
-            session = pec.session(sid)
+                session = None
             if session is None:
-                return self._error(401, "NAO_AUTENTICADO", MSG["NAO_AUTENTICADO"])
-            header = self.headers.get(XSRF_HEADER, "")
-            if not header or not secrets.compare_digest(header.encode("utf-8"), session["xsrf"].encode("utf-8")):
-                return self._error(403, "XSRF_INVALIDO", MSG["XSRF_INVALIDO"])
-        try:
-            result = getattr(pec, method)(variables, session)
-        except GraphQLError as exc:
-            return self._error(exc.status, exc.code, exc.message)
-        headers = []
-        if isinstance(result, tuple):
-            result, new = result
-            secure = "; Secure" if self.server.https else ""
-            headers.append(("Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Lax%s" % (SESSION_COOKIE, new["sid"], secure)))
-            headers.append(("Set-Cookie", "%s=%s; Path=/; SameSite=Lax%s" % (XSRF_COOKIE, new["xsrf"], secure)))
-            if sid:
-                pec.drop_session(sid)
-        if operation == "Logout" and sid:
-            pec.drop_session(sid)
-        return self._send(200, {"data": result}, extra_headers=headers)
+                return self._error_answer(401, CLS_NOT_AUTHENTICATED, MSG["NAO_AUTENTICADO"], as_array, raw)
+
+        ctx = {"pec": pec, "sid": sid if session is not None else None, "session": session,
+               "https": self.server.https, "set_cookies": [], "new_user": None}
+        result = graphql.graphql_sync(pec.schema, query, pec.root, context_value=ctx,
+                                      variable_values=variables, operation_name=operation)
+        payload = {"data": result.data}
+        status = 200
+        if result.errors:
+            payload["errors"] = [format_execution_error(error) for error in result.errors]
+            for error in result.errors:
+                if isinstance(error.original_error, PecError) and error.original_error.status != 200:
+                    status = error.original_error.status
+                    break
+            if self.server.verbose:
+                for error in result.errors:
+                    if error.original_error is not None and not isinstance(error.original_error, PecError):
+                        sys.stderr.write("erro interno: %r\n" % (error.original_error,))
+        headers = [("Set-Cookie", value) for value in ctx["set_cookies"]]
+        return self._answer(status, payload, as_array, raw, extra_headers=headers)
 
     # -- control endpoint (test-only) -------------------------------------------------
     def _control_get(self):
         if self.path.startswith(CONTROL_PREFIX + "fault"):
             return self._send(200, self.pec.faults.snapshot())
+        if self.path.startswith(CONTROL_PREFIX + "stats"):
+            return self._send(200, self.pec.stats())
         if self.path.startswith(CONTROL_PREFIX + "health"):
             return self._send(200, {"status": "ok", "versao": self.pec.version})
         return self._send(404, {"status": 404, "error": "Not Found", "path": self.path})
@@ -905,14 +1407,20 @@ def parse_listen(text):
 
 
 def parse_admin(text):
+    """``CPF:SENHA[:IBGE]`` -> ``(cpf 11 digits, password, ibge or None)``."""
     user, sep, rest = text.partition(":")
     if not sep or not user:
-        raise argparse.ArgumentTypeError("use USUARIO:SENHA[:IBGE]")
+        raise argparse.ArgumentTypeError("use CPF:SENHA[:IBGE]")
+    cpf = normalize_cpf(user)
+    if cpf is None:
+        raise argparse.ArgumentTypeError(
+            "o usuário do PEC é o CPF do profissional (11 dígitos com dígitos verificadores válidos, "
+            "pontuação aceita): %r não é um CPF válido" % user)
     ibge = None
     match = re.match(r"^(.*):(\d{7})$", rest, re.DOTALL)
     if match:
         rest, ibge = match.group(1), match.group(2)
-    return user, rest, ibge
+    return cpf, rest, ibge
 
 
 def parse_municipio(text):
@@ -929,8 +1437,8 @@ def build_parser():
     parser.add_argument("--listen", required=True, type=parse_listen, help="HOST:PORTA (porta 0 = livre)")
     parser.add_argument("--install-dir", required=True, help="pasta de instalação simulada (ex.: /opt/e-SUS)")
     parser.add_argument("--admin", dest="admins", action="append", type=parse_admin, default=[],
-                        help="USUARIO:SENHA[:IBGE]; sem IBGE administra todos os municípios")
-    parser.add_argument("--admin-file", help="arquivo com uma linha USUARIO:SENHA[:IBGE] por administrador "
+                        help="CPF:SENHA[:IBGE]; sem IBGE administra todos os municípios")
+    parser.add_argument("--admin-file", help="arquivo com uma linha CPF:SENHA[:IBGE] por administrador "
                                              "(mantém as senhas fora da linha de comando)")
     parser.add_argument("--municipio", dest="municipio_list", action="append", type=parse_municipio, default=[],
                         help="IBGE[:NOME], repetível")
@@ -939,8 +1447,13 @@ def build_parser():
     parser.add_argument("--version", default=DEFAULT_VERSION, help="versão do PEC informada")
     parser.add_argument("--fault", dest="faults", action="append", default=[],
                         help="NOME[=VALOR]: slow=S, http500=N|always[@Operacao], drop=N, garbage=N, "
-                             "huge=N, expire_sessions=N|always, login_refused")
+                             "huge=N, expire_sessions=N|always, login_refused, echo=MODO")
     parser.add_argument("--session-timeout", type=float, default=1800.0, help="inatividade da sessão (s)")
+    parser.add_argument("--lock-after", type=int, default=3,
+                        help="tentativas de login erradas até bloquear o usuário (0 = nunca)")
+    parser.add_argument("--no-certificate-api", action="store_true",
+                        help="servir só a parte de sessão (sem as operações da aba Certificados)")
+    parser.add_argument("--schema-dir", default=SCHEMA_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--pid-file", help="padrão: INSTALL_DIR/pec-simulator/pec-simulator.pid")
     parser.add_argument("--pkcs12-backend", choices=["auto", "cryptography", "openssl"], default="auto",
                         help=argparse.SUPPRESS)
@@ -998,17 +1511,28 @@ def main(argv=None):
                 parser.error("--admin-file, linha %d: %s" % (number, exc))
     if not args.admins:
         parser.error("informe ao menos um administrador (--admin ou --admin-file)")
+    if graphql is None:
+        print("ERRO: o simulador precisa do pacote graphql-core (pip install graphql-core, ou copie o "
+              "pacote para %s)." % os.path.join(HERE, "_vendor"), file=sys.stderr)
+        return 2
     if not HAS_CRYPTOGRAPHY:
         print("ERRO: o simulador precisa do pacote python3-cryptography.", file=sys.stderr)
         return 2
     if bool(args.https_cert) != bool(args.https_key):
         parser.error("--https-cert e --https-key andam juntos")
+    try:
+        schema = load_schema(args.schema_dir, certificate_api=not args.no_certificate_api)
+    except OSError as exc:
+        print("ERRO: não foi possível ler o esquema GraphQL em %s: %s" % (args.schema_dir, exc.strerror),
+              file=sys.stderr)
+        return 2
+    except (graphql.GraphQLError, TypeError) as exc:
+        print("ERRO: esquema GraphQL inválido em %s: %s" % (args.schema_dir, exc), file=sys.stderr)
+        return 2
     args.municipios = resolve_municipios(args)
-    faults_at_start = []
-    for text in args.faults:
-        faults_at_start.append(parse_fault_arg(text))
+    faults_at_start = [parse_fault_arg(text) for text in args.faults]
     os.makedirs(args.install_dir, exist_ok=True)
-    pec = Pec(args)
+    pec = Pec(args, schema)
     for name, value in faults_at_start:
         try:
             pec.faults.set(name, value, sessions=pec.sessions)
@@ -1033,8 +1557,9 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     scheme = "https" if context is not None else "http"
     shown_host = "[%s]" % host if ":" in host else host
-    print("PEC simulado pronto url=%s://%s:%d pid=%d versao=%s municipios=%s" % (
-        scheme, shown_host, port, os.getpid(), pec.version, ",".join(pec.municipios)), flush=True)
+    print("PEC simulado pronto url=%s://%s:%d pid=%d versao=%s municipios=%s api=%s" % (
+        scheme, shown_host, port, os.getpid(), pec.version, ",".join(pec.municipios),
+        "certificados" if pec.certificate_api else "sessao"), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -1,10 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""esus.rnds.pec_rnds run for real (ansible-playbook, connection local) against the simulator."""
+"""esus.rnds.pec_rnds run for real (ansible-playbook, connection local) against the simulator.
 
-from __future__ import annotations
+The simulator speaks the session protocol public clients of real PECs show (CPF login with
+Api-Consumer-Id, one session per user, account lock, access selection, logout) and logs every
+request (never the values): the tests count round trips from that log, from the outside.
+"""
 
+import json
 import os
 import sys
 
@@ -15,13 +19,16 @@ import testca
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "pec_simulator"))
 
-from harness import closed_port, run_playbook, sim_factory  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from harness import RawSession, cpf, format_cpf, run_playbook, sim_factory  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 ADMIN_PASSWORD = "Adm!n " + testca.HARD_PASSWORD
 CERT_PASSWORD = testca.HARD_PASSWORD
 WRONG_PASSWORD = "Errada ção `uname` $PATH 'x'"
+ADMIN = cpf(11)
+OTHER = cpf(12)
 SP = "3550308"
 RJ = "3304557"
+BH = "3106200"
 
 
 def fingerprint(leaf):
@@ -31,15 +38,15 @@ def fingerprint(leaf):
 def enable_task(**overrides):
     args = {
         "url": "{{ pec_url }}",
-        "username": "admin",
+        "username": format_cpf(ADMIN),  # punctuation in the inventory: sent as digits
         "password": "{{ admin_password }}",
         "certificate": "fms.pfx",
         "certificate_password": "{{ cert_password }}",
-        "requester_id": "ID-3550308",
+        "requester_id": "4507",
     }
     args.update(overrides)
     args = dict((key, value) for key, value in args.items() if value is not None)
-    return {"name": "pec_rnds", "esus.rnds.pec_rnds": args, "register": "out"}
+    return {"name": "pec_rnds", "esus.rnds.pec_rnds": args, "register": "out", "ignore_errors": True}
 
 
 @pytest.fixture
@@ -47,18 +54,41 @@ def leaf(test_ca):
     return test_ca.issue_ecnpj()
 
 
-@pytest.fixture
-def pec(sim_factory, leaf):  # pylint: disable=redefined-outer-name
-    sim = sim_factory(admins=["admin:" + ADMIN_PASSWORD], municipios=[SP], start=False)
+def _pec(sim_factory, leaf, admins, municipios, **kwargs):  # pylint: disable=redefined-outer-name
+    sim = sim_factory(admins=admins, municipios=municipios, start=False, **kwargs)
     os.makedirs(sim.chaves)
     testca.write_pkcs12(os.path.join(sim.chaves, "fms.pfx"), leaf, CERT_PASSWORD, flavour="legacy-rc2")
     return sim.start()
+
+
+@pytest.fixture
+def pec(sim_factory, leaf):  # pylint: disable=redefined-outer-name
+    return _pec(sim_factory, leaf, ["%s:%s:%s" % (ADMIN, ADMIN_PASSWORD, SP)], [SP])
+
+
+@pytest.fixture
+def multi(sim_factory, leaf):  # pylint: disable=redefined-outer-name
+    """Three municipalities, one Administrador Municipal (one CPF) for all of them."""
+    admins = ["%s:%s:%s" % (ADMIN, ADMIN_PASSWORD, ibge) for ibge in (SP, RJ, BH)]
+    return _pec(sim_factory, leaf, admins, [SP, RJ, BH])
 
 
 def variables(sim, **extra):
     data = {"pec_url": sim.url, "admin_password": ADMIN_PASSWORD, "cert_password": CERT_PASSWORD}
     data.update(extra)
     return data
+
+
+def requests(sim):
+    return sim.requests()
+
+
+def operations(sim):
+    return [r["operation"] for r in requests(sim)]
+
+
+def stats(sim):
+    return sim.stats()
 
 
 def assert_no_secret(proc):
@@ -68,177 +98,207 @@ def assert_no_secret(proc):
         assert WRONG_PASSWORD not in text
 
 
+def three(ibges=(SP, RJ, BH), **extra):
+    return [dict({"ibge": ibge}, **extra) for ibge in ibges]
+
+
 def test_check_mode_then_enable_then_idempotent(pec, leaf, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    # 1. Check mode: predicts the change, calls no mutation (audit log untouched).
+    # 1. Check mode: predicts the change, sends no mutation, logs in and out once.
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r1", [enable_task()], variables(pec), check=True, diff=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert result["changed"] is True
-    assert result["acted"] == ["rnds"]
-    assert result["services"]["rnds"]["enabled"] is False  # nothing changed
-    assert result["diff"]["before"]["rnds"]["enabled"] is False
-    assert result["diff"]["after"]["rnds"]["enabled"] is True
-    assert result["diff"]["after"]["rnds"]["certificate"] == "fms.pfx"
-    assert pec.audit_lines() == []
-    assert pec.state()["municipios"][SP]["servicos"]["RNDS"]["habilitado"] is False
+    (municipio,) = result["municipios"]
+    assert municipio["ibge"] is None and municipio["status"] == "changed" and municipio["acted"] == ["rnds"]
+    assert municipio["state"]["certificate"] == "fms.pfx"  # the prediction
+    assert result["diff"]["before"]["?"]["certificate"] is None
+    assert result["diff"]["after"]["?"]["services"] == ["rnds"]
+    ops = operations(pec)
+    assert "HabilitarCertificado" not in ops
+    assert ops.count("Login") == 1 and ops.count("Logout") == 1
+    assert pec.state()["municipios"][SP]["certificado"]["certificado"] is None
     assert_no_secret(proc)
 
-    # 2. Real run: enables and returns the state read back.
+    # 2. Real run: enabled, the answer verified, the fingerprint the PEC read returned.
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task()], variables(pec), diff=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert result["changed"] is True
-    rnds = result["services"]["rnds"]
-    assert rnds["enabled"] is True
-    assert rnds["certificate"] == "fms.pfx"
-    assert rnds["fingerprint_sha256"] == fingerprint(leaf)
-    assert rnds["not_after"] == leaf.cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert rnds["requester_id"] == "ID-3550308"
-    assert rnds["enabled_at"]
-    assert result["previous"]["rnds"]["enabled"] is False
-    assert result["services"]["cadsus"]["enabled"] is False
-    assert result["municipio"] == SP and result["nome"] == "São Paulo"
-    assert result["pec_version"] == "5.3.28"
-    assert result["diff"]["after"]["rnds"]["fingerprint_sha256"] == fingerprint(leaf)
-    lines = pec.audit_lines()
-    assert [(line["action"], line["result"]) for line in lines] == [("Habilitar o PEC a acessar RNDS", "sucesso")]
+    (municipio,) = result["municipios"]
+    assert result["changed"] is True and municipio["status"] == "changed"
+    assert municipio["nome"] == "São Paulo"
+    assert municipio["state"]["services"] == ["rnds"]
+    assert municipio["state"]["fingerprint_sha256"] == fingerprint(leaf)
+    assert municipio["state"]["requester_id"] == "4507"
     assert_no_secret(proc)
 
-    # 3. Same input again: nothing to do, no mutation.
+    # 3. Again: nothing to do, no mutation.
+    before = operations(pec).count("HabilitarCertificado")
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task()], variables(pec))
-    assert proc.returncode == 0
-    assert result["changed"] is False
-    assert result["acted"] == []
-    assert result["services"]["rnds"] == rnds
-    assert "já habilitado" in result["message"]
-    assert len(pec.audit_lines()) == 1
-
-    # 4. Check mode on an enabled PEC predicts no change either.
-    proc, (result,) = run_playbook(run_ansible, tmp_path / "r4", [enable_task()], variables(pec), check=True)
-    assert result["changed"] is False
-    assert len(pec.audit_lines()) == 1
+    assert proc.returncode == 0 and result["changed"] is False, proc.stdout
+    assert result["municipios"][0]["status"] == "ok"
+    assert operations(pec).count("HabilitarCertificado") == before
+    audit = pec.audit_lines()
+    assert [a["action"] for a in audit if a["result"] == "sucesso"] == ["Habilitar o PEC a acessar RNDS"]
 
 
-def test_new_file_content_or_requester_means_change(pec, test_ca, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    proc, (first,) = run_playbook(run_ansible, tmp_path / "a", [enable_task()], variables(pec))
-    assert first["changed"] is True, proc.stdout
-    # Same file name, new certificate inside (rotation by overwrite).
-    newer = test_ca.issue_ecnpj(days=700)
-    testca.write_pkcs12(os.path.join(pec.chaves, "fms.pfx"), newer, CERT_PASSWORD)
-    tasks = [enable_task(), dict(enable_task(requester_id="ID-NOVO"), register="out2")]
-    proc, (rotated, requester) = run_playbook(run_ansible, tmp_path / "b", tasks, variables(pec))
-    assert proc.returncode == 0, proc.stdout
-    assert rotated["changed"] is True
-    assert rotated["services"]["rnds"]["fingerprint_sha256"] == fingerprint(newer)
-    assert rotated["previous"]["rnds"]["fingerprint_sha256"] == first["services"]["rnds"]["fingerprint_sha256"]
-    assert requester["changed"] is True
-    assert requester["services"]["rnds"]["requester_id"] == "ID-NOVO"
-    assert len(pec.audit_lines()) == 3
+def test_request_log_three_municipios_one_admin(multi, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    """Done-when of the protocol issue: 1 Login (with the headers), 1 Sessao, 3 SelecionarAcesso,
+    the certificate operations, 1 Logout — in one module run."""
+    task = enable_task(username=None, password=None, municipios=three(username=ADMIN, password="{{ admin_password }}"))
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [task], variables(multi))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [m["status"] for m in result["municipios"]] == ["changed"] * 3
+    log = requests(multi)
+    ops = [r["operation"] for r in log]
+    assert ops.count("Login") == 1 and ops.count("Sessao") == 1 and ops.count("Logout") == 1
+    assert ops.count("SelecionarAcesso") == 3
+    assert ops.count("HabilitarCertificado") == 3 and ops.count("CertificadoMunicipio") == 3
+    assert ops[0] == "Login" and ops[-1] == "Logout"
+    for entry in log:
+        assert entry["api_consumer_id"] == "ESUS_WEB_CLIENT"
+        assert entry["client_name"] == "PEC Web" and entry["client_version"]
+    assert all(entry["xsrf_header"] for entry in log)  # the XSRF cookie of GET / is echoed
+    assert stats(multi)["sessions"].get(ADMIN, 0) == 0  # logged out
+    with open(os.path.join(multi.install_dir, "pec-simulator", "requests.jsonl"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert ADMIN_PASSWORD not in text and CERT_PASSWORD not in text
+    # Nothing to do the second time: still one login, reads only.
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [task], variables(multi))
+    assert result["changed"] is False, proc.stdout
+    ops = operations(multi)[len(ops):]
+    assert ops.count("Login") == 1 and ops.count("Logout") == 1 and "HabilitarCertificado" not in ops
 
 
-def test_expected_fingerprint(pec, leaf, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    tasks = [
-        enable_task(certificate_fingerprint=":".join(fingerprint(leaf)[i:i + 2] for i in range(0, 64, 2)).upper()),
-        dict(enable_task(certificate_fingerprint=fingerprint(leaf)), register="out2"),
-        dict(enable_task(certificate_fingerprint="00" * 32), register="out3", ignore_errors=True),
-    ]
-    proc, (first, second, wrong) = run_playbook(run_ansible, tmp_path, tasks, variables(pec))
-    assert first["changed"] is True and second["changed"] is False
-    assert wrong["failed"] is True
-    assert wrong["error_code"] == "fingerprint_mismatch"
-    assert "não é o certificado esperado" in wrong["msg"]
+def test_person_logged_in_is_never_thrown_out(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    person = pec.session()
+    person.home()
+    person.login(ADMIN, ADMIN_PASSWORD)
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()], variables(pec))
+    assert result["failed"] is True
+    (municipio,) = result["municipios"]
+    assert municipio["error_code"] == "already_logged_in"
+    assert "já tem uma sessão aberta" in result["msg"] and "rnds_pec_force_login" in result["msg"]
+    assert stats(pec)["sessions_ended_by_force"] == 0
+    assert person.sessao() is not None  # the person still works
+    assert operations(pec).count("HabilitarCertificado") == 0
     assert_no_secret(proc)
 
 
-def test_services_and_disable(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    both = ["rnds", "cadsus"]
-    tasks = [
-        enable_task(services=both),
-        dict(enable_task(services=both), register="again"),
-        dict(enable_task(state="disabled", certificate=None, certificate_password=None, requester_id=None,
-                         services=["cadsus"]), register="off"),
-        dict(enable_task(state="disabled", certificate=None, certificate_password=None, requester_id=None,
-                         services=["cadsus"]), register="off_again"),
-    ]
-    proc, (enabled, again, off, off_again) = run_playbook(run_ansible, tmp_path, tasks, variables(pec))
-    assert proc.returncode == 0, proc.stdout
-    assert enabled["changed"] is True and enabled["acted"] == both
-    assert enabled["services"]["rnds"]["enabled"] and enabled["services"]["cadsus"]["enabled"]
-    assert enabled["services"]["cadsus"]["requester_id"] == "ID-3550308"
-    assert again["changed"] is False
-    assert off["changed"] is True
-    assert off["services"]["cadsus"]["enabled"] is False
-    assert off["services"]["rnds"]["enabled"] is True
-    assert off_again["changed"] is False
-    actions = [line["action"] for line in pec.audit_lines()]
-    assert actions == ["Habilitar o PEC a acessar RNDS", "Habilitar o PEC a acessar CADSUS",
-                       "Desabilitar o PEC a acessar CADSUS"]
+def test_force_login_ends_the_session_with_a_warning(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    person = pec.session()
+    person.home()
+    person.login(ADMIN, ADMIN_PASSWORD)
+    # Check mode never forces (ending a session is a change).
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "c", [enable_task(force_login=True)], variables(pec), check=True)
+    assert result["municipios"][0]["error_code"] == "already_logged_in", proc.stdout
+    assert stats(pec)["sessions_ended_by_force"] == 0
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task(force_login=True)], variables(pec))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert result["municipios"][0]["status"] == "changed"
+    assert any("force_login" in w and "encerrou" in w for w in result.get("warnings", [])), result
+    assert stats(pec)["sessions_ended_by_force"] == 1
 
 
-def test_failures_are_actionable_and_secret_free(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    tasks = [
-        dict(enable_task(certificate_password="{{ wrong_password }}"), ignore_errors=True),
-        dict(enable_task(password="{{ wrong_password }}"), register="out2", ignore_errors=True),
-        dict(enable_task(certificate="falta.pfx"), register="out3", ignore_errors=True),
-        dict(enable_task(requester_id=None), register="out4", ignore_errors=True),
-        dict(enable_task(url="http://127.0.0.1:%d" % closed_port(), retries=0), register="out5", ignore_errors=True),
-    ]
-    proc, results = run_playbook(run_ansible, tmp_path, tasks, variables(pec, wrong_password=WRONG_PASSWORD))
-    wrong_cert, wrong_admin, missing, no_requester, down = results
-    assert wrong_cert["failed"] and wrong_cert["error_code"] == "wrong_password"
-    assert "confira rnds_certificate_password" in wrong_cert["msg"]
-    assert wrong_admin["failed"] and wrong_admin["error_code"] == "login_refused"
-    assert wrong_admin["msg"].startswith("login recusado para o usuário admin no PEC em %s" % pec.url)
-    assert missing["failed"] and missing["error_code"] == "certificate_missing"
-    assert no_requester["failed"] and "requester_id" in no_requester["msg"]
-    assert down["failed"] and down["error_code"] == "unreachable"
-    assert "systemctl status e-SUS-PEC" in down["msg"]
-    assert_no_secret(proc)
-    assert [line["result"].split(":")[0] for line in pec.audit_lines()] == ["falha", "falha"]
-
-
-def test_verbose_output_never_shows_passwords(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    tasks = [
-        enable_task(),
-        dict(enable_task(certificate_password="{{ wrong_password }}", requester_id="OUTRO"), ignore_errors=True),
-    ]
-    proc, _unused = run_playbook(run_ansible, tmp_path, tasks, variables(pec, wrong_password=WRONG_PASSWORD),
-                                 diff=True, verbosity=4, json_output=False)
-    assert "esus.rnds.pec_rnds" in proc.stdout or "pec_rnds" in proc.stdout
-    assert "Senha do certificado incorreta" in proc.stdout  # the failure is shown...
-    assert_no_secret(proc)  # ...the passwords are not
-
-
-def test_check_mode_with_file_not_yet_deployed(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    proc, (result,) = run_playbook(run_ansible, tmp_path, [enable_task(certificate="novo.pfx")], variables(pec), check=True)
-    assert proc.returncode == 0, proc.stdout
-    assert result["changed"] is True
-    assert "ainda não está na pasta chaves" in result["message"]
-    assert pec.audit_lines() == []
-
-
-def test_multimunicipal_admins(sim_factory, leaf, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    sim = sim_factory(admins=["geral:" + ADMIN_PASSWORD, "rj:" + ADMIN_PASSWORD + ":" + RJ],
-                      municipios=[SP, RJ], start=False)
-    os.makedirs(sim.chaves)
-    testca.write_pkcs12(os.path.join(sim.chaves, "fms.pfx"), leaf, CERT_PASSWORD)
-    sim.start()
-    tasks = [
-        dict(enable_task(username="geral"), ignore_errors=True),
-        dict(enable_task(username="geral", municipio=RJ), register="out2"),
-        dict(enable_task(username="rj"), register="out3"),
-        dict(enable_task(username="rj", municipio=SP), register="out4", ignore_errors=True),
-    ]
-    proc, (ambiguous, geral_rj, rj_alone, rj_sp) = run_playbook(run_ansible, tmp_path, tasks, variables(sim))
-    assert ambiguous["failed"] and ambiguous["error_code"] == "municipio_required"
-    assert "3550308, 3304557" in ambiguous["msg"]
-    assert geral_rj["changed"] is True and geral_rj["municipio"] == RJ
-    assert rj_alone["changed"] is False and rj_alone["municipio"] == RJ  # single municipality: implicit
-    assert rj_sp["failed"] and rj_sp["error_code"] == "forbidden"
-    assert sim.state()["municipios"][SP]["servicos"]["RNDS"]["habilitado"] is False
+def test_wrong_admin_password_is_tried_once(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()],
+                                   variables(pec, admin_password=WRONG_PASSWORD))
+    assert result["failed"] is True and result["error_code"] == "login_refused"
+    assert "não será repetido" in result["msg"]
+    assert operations(pec).count("Login") == 1
+    assert stats(pec)["failed_logins"].get(ADMIN) == 1
     assert_no_secret(proc)
 
 
-def test_retries_through_http500(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    pec.set_fault(http500="1@HabilitarCertificado")
-    proc, (result,) = run_playbook(run_ansible, tmp_path, [enable_task()], variables(pec))
+def test_username_that_is_not_a_cpf_sends_nothing(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task(username="admin.saopaulo")], variables(pec))
+    assert result["failed"] is True and result["error_code"] == "invalid_input"
+    assert "CPF" in result["msg"]
+    assert operations(pec) == []
+
+
+def test_two_certificates_for_one_municipality_is_refused_before_any_request(multi, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    task = enable_task(municipios=[{"ibge": SP, "services": ["rnds"], "certificate": "fms.pfx"},
+                                   {"ibge": SP, "services": ["cadsus"], "certificate": "outro.pfx"}])
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [task], variables(multi))
+    assert result["failed"] is True and "um só certificado" in result["msg"], proc.stdout
+    assert operations(multi) == []
+
+
+def test_cadsus_later_keeps_the_same_certificate(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    run_playbook(run_ansible, tmp_path / "r1", [enable_task()], variables(pec))
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task(services=["cadsus"])], variables(pec))
     assert proc.returncode == 0, proc.stdout
-    assert result["changed"] is True and result["services"]["rnds"]["enabled"] is True
+    state = result["municipios"][0]["state"]
+    assert state["certificate"] == "fms.pfx" and state["services"] == ["cadsus", "rnds"]
+    # Disable the CADSUS only: the RNDS keeps the certificate.
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task(state="disabled", services=["cadsus"])],
+                                   variables(pec))
+    assert result["municipios"][0]["state"]["services"] == ["rnds"], proc.stdout
+    actions = [a["action"] for a in pec.audit_lines() if a["result"] == "sucesso"]
+    assert "Desabilitar PEC a acessar CADSUS" in actions
+
+
+def test_certificate_refused_by_the_pec(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()],
+                                   variables(pec, cert_password=WRONG_PASSWORD))
+    assert result["failed"] is True
+    assert result["municipios"][0]["error_code"] == "wrong_password"
+    assert "confira a senha do certificado" in result["msg"]
+    assert operations(pec).count("Logout") == 1  # logged out on failure too
+    assert_no_secret(proc)
+
+
+def test_manual_pending_when_the_pec_lacks_the_contract(sim_factory, leaf, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    sim = _pec(sim_factory, leaf, ["%s:%s:%s" % (ADMIN, ADMIN_PASSWORD, SP)], [SP],
+               extra_args=["--no-certificate-api"])
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()], variables(sim))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (municipio,) = result["municipios"]
+    assert municipio["status"] == "manual_pending" and municipio["error_code"] == "contract_mismatch"
+    steps = " ".join(municipio["manual_steps"])
+    assert "Gestão municipal > aba Certificados" in steps and "fms.pfx" in steps and "4507" in steps
+    assert "modelo" in municipio["error"]  # names the contract to adjust
+    assert any("habilitação manual pendente" in w for w in result["warnings"])
+    assert operations(sim).count("Logout") == 1
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task(manual_fallback=False)], variables(sim))
+    assert result["failed"] is True and result["error_code"] == "contract_mismatch"
+
+
+def test_contract_from_a_file_and_a_broken_one(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    import yaml
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "..", "..", "pec_contracts", "modelo.yml"), encoding="utf-8") as handle:
+        contract = yaml.safe_load(handle)
+    contract["name"] = "da-equipe"
+    good = tmp_path / "da-equipe.yml"
+    good.write_text(json.dumps(contract), encoding="utf-8")
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task(api_contract=str(good))], variables(pec))
+    assert proc.returncode == 0 and result["contract"] == "da-equipe", proc.stdout + proc.stderr
+    contract["operations"]["enable"]["variables"]["input"]["senha"] = "$senha"
+    bad = tmp_path / "quebrado.yml"
+    bad.write_text(json.dumps(contract), encoding="utf-8")
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task(api_contract=str(bad))], variables(pec))
+    assert result["failed"] is True and "$senha" in result["msg"] and "$password" in result["msg"]
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task(api_contract="nao-existe")], variables(pec))
+    assert result["failed"] is True and "modelo" in result["msg"]
+
+
+def test_session_expired_relogs_in_once(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    pec.control({"expire_sessions": "1@HabilitarCertificado"})
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()], variables(pec))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ops = operations(pec)
+    assert ops.count("Login") == 2 and ops.count("Logout") == 1
+
+
+def test_fingerprint_mismatch_is_caught(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task(certificate_fingerprint="ab" * 32)],
+                                   variables(pec))
+    assert result["failed"] is True and result["municipios"][0]["error_code"] == "fingerprint_mismatch", proc.stdout
+
+
+def test_secrets_never_printed_at_vvvv(multi, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    task = enable_task(municipios=three())
+    proc, _results = run_playbook(run_ansible, tmp_path / "r", [task], variables(multi, cert_password=WRONG_PASSWORD),
+                                  verbosity=4, diff=True, json_output=False)
+    assert "recusou o certificado" in proc.stdout
+    assert_no_secret(proc)

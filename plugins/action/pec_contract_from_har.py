@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin esus.rnds.pec_contract_from_har: HAR capture -> PEC API contract, on the controller only."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+
+import yaml
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError
+from ansible_collections.esus.rnds.plugins.plugin_utils import _har
+from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
+
+FILE_MODE = 0o600
+DIR_MODE = 0o750
+MAX_HAR_BYTES = 512 * 1024 * 1024
+
+ARGUMENT_SPEC = dict(
+    src=dict(type="path", required=True),
+    dest=dict(type="path", required=True),
+    name=dict(type="str"),
+    base=dict(type="str", default="modelo"),
+    certificate=dict(type="str"),
+    requester_id=dict(type="str"),
+    force=dict(type="bool", default=False),
+)
+
+
+def _plain(value):
+    """Task arguments as plain Python types (templated strings may be tagged str subclasses)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    return to_text(value)
+
+
+def _absolute(path):
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _read_har(src):
+    try:
+        size = os.path.getsize(src)
+        if size > MAX_HAR_BYTES:
+            raise AnsibleActionFail(
+                "o HAR %s tem %d MiB (limite %d MiB): salve de novo só a aba Certificados (filtre por graphql "
+                "antes de salvar)" % (src, size // 2 ** 20, MAX_HAR_BYTES // 2 ** 20))
+        with open(src, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise AnsibleActionFail("não foi possível ler o HAR %s: %s" % (src, to_native(exc.strerror or exc)))
+
+
+def _read_existing(dest):
+    try:
+        with open(dest, "rb") as handle:
+            return to_text(handle.read(), errors="surrogate_or_strict")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeError) as exc:
+        raise AnsibleActionFail("não foi possível ler %s para comparar: %s" % (dest, to_native(exc)))
+
+
+def _write_atomic(dest, text):
+    directory = os.path.dirname(dest) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, DIR_MODE)
+    fd, tmp = tempfile.mkstemp(prefix=".esus-rnds-contract.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(to_bytes(text, encoding="utf-8", errors="surrogate_or_strict"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        del validation
+        args = dict((key, _plain(value)) for key, value in args.items())
+        src = _absolute(args["src"])
+        dest = _absolute(args["dest"])
+        if os.path.isdir(dest):
+            raise AnsibleActionFail("dest (%s) é uma pasta: informe o caminho do arquivo do contrato, por exemplo "
+                                    "%s" % (dest, os.path.join(dest, "meu-pec.yml")))
+        name = args["name"] or os.path.splitext(os.path.basename(dest))[0]
+        try:
+            base = load_contract(args["base"] or "modelo")
+        except ContractError as exc:
+            raise AnsibleActionFail("contrato base: %s" % to_native(exc))
+
+        raw = _read_har(src)
+        try:
+            har = _har.load_har(raw, source=src)
+        except _har.HarError as exc:
+            raise AnsibleActionFail(to_native(exc))
+        del raw
+        secrets = _har.collect_secrets(har)
+        try:
+            contract, report = _har.build_contract(
+                har, base, name, base_name=args["base"] or "modelo", certificate=args["certificate"],
+                requester_id=args["requester_id"])
+        except _har.HarError as exc:
+            raise AnsibleActionFail(secrets.scrub(to_native(exc)))
+        del har
+
+        generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = _har.render(contract, report, os.path.basename(src), generated, args["base"] or "modelo")
+        leaks = _har.find_leaks(secrets, contract, text)
+        if leaks:
+            where = ", ".join(sorted(set("%s (%s)" % leak for leak in leaks)))
+            raise AnsibleActionFail(
+                "o contrato NÃO foi gravado: valores secretos da captura apareceriam nele: %s. Isso acontece quando "
+                "a senha (ou um cookie/token/CPF) vai escrita dentro do documento GraphQL ou repetida em outra "
+                "variável. Confira a operação indicada no navegador; o contrato só pode ter $password no lugar da "
+                "senha. O HAR tem segredos: apague-o quando terminar." % where)
+        if yaml.safe_load(text) != contract:
+            raise AnsibleActionFail("o YAML gerado não relê igual ao contrato (erro interno): informe os "
+                                    "mantenedores, com o relatório, sem o HAR")
+
+        existing = _read_existing(dest)
+        same = existing is not None and _har.without_generated(existing) == _har.without_generated(text)
+        if existing is not None and not same and not args["force"]:
+            raise AnsibleActionFail(
+                "%s já existe com outro conteúdo (talvez já conferido pela equipe): use force=true para "
+                "substituí-lo, ou outro dest" % dest)
+        changed = not same
+        if changed and not self._task.check_mode:
+            try:
+                _write_atomic(dest, text)
+            except OSError as exc:
+                raise AnsibleActionFail("não foi possível gravar %s: %s" % (dest, to_native(exc.strerror or exc)))
+
+        if self._task.diff and changed:
+            result["diff"] = {"before": existing or "", "after": text,
+                              "before_header": dest if existing is not None else "%s (não existe)" % dest,
+                              "after_header": dest}
+        report = _har.scrub(report, secrets)
+        result.update(
+            changed=changed,
+            dest=dest,
+            src=src,
+            name=name,
+            base=args["base"] or "modelo",
+            written=changed and not self._task.check_mode,
+            contract=contract,
+            operations=report["operations"],
+            unmapped=report["unmapped"],
+            from_base=report["from_base"],
+            unclassified_errors=report["unclassified_errors"],
+            dropped=report["dropped"],
+            literals=report["literals"],
+            access=report["access"],
+            services=report["services"],
+            pec_version=report["pec_version"],
+            graphql_calls=report["graphql_calls"],
+            heuristics=list(_har.HEURISTICS),
+        )
+        if report["warnings"]:
+            result["warnings"] = report["warnings"]
+        return result

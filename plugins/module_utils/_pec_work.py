@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to esus.rnds (not a public API): one module run over every municipality of a PEC host.
+
+Shared by pec_rnds and pec_rnds_info: the municipalities are grouped by admin user (CPF) so
+that each user logs in ONCE per run (a second login of the same user would meet the first
+session: the PEC allows one session per user), each municipality gets its access selected,
+and every session is logged out at the end, on failure too.
+
+Python standard library only, Python >= 3.6 syntax (ships to PEC servers).
+"""
+
+from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
+    PecApiError,
+    PecSession,
+    normalize_username,
+)
+from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
+
+SERVICE_LABEL = {"rnds": "RNDS", "cadsus": "CADSUS"}
+
+
+def service_names(services):
+    return ", ".join(SERVICE_LABEL.get(s, str(s).upper()) for s in services) or "nenhum"
+
+
+def load_contract(module):
+    """The contract dict the action plugin resolved (a name or path never reaches the host)."""
+    contract = module.params.get("api_contract")
+    if not isinstance(contract, dict):
+        module.fail_json(
+            msg="api_contract=%r não foi resolvido: o contrato da API do PEC é carregado no controlador pelo plugin "
+                "de ação da coleção; use o módulo pelo nome esus.rnds.%s" % (contract, module._name.split(".")[-1]),
+            error_code="invalid_input",
+        )
+    try:
+        return validate_contract(contract, source=contract.get("name") or "api_contract")
+    except ContractError as exc:
+        module.fail_json(msg=str(exc), error_code="invalid_contract")
+    return None
+
+
+def new_session(params, contract, scrub):
+    return PecSession(
+        url=params["url"], contract=contract, timeout=params["timeout"], retries=params["retries"],
+        validate_certs=params["validate_certs"], ca_path=params["ca_path"], scrub=scrub,
+    )
+
+
+def group_by_user(entries):
+    """[(cpf, password, [entries])] in first-seen order; raises ValueError (pt-BR) on bad credentials."""
+    groups = []
+    index = {}
+    for entry in entries:
+        cpf = normalize_username(entry.get("username"))
+        if cpf is None:
+            raise ValueError(
+                "município %s: o usuário do PEC é o CPF do Administrador Municipal (11 dígitos, pontuação opcional), "
+                "e %r não é um CPF válido; nenhum login foi tentado" % (entry.get("ibge") or "?", entry.get("username")))
+        if not entry.get("password"):
+            raise ValueError("município %s: falta a senha do Administrador Municipal (CPF %s)"
+                             % (entry.get("ibge") or "?", cpf))
+        if cpf in index:
+            group = groups[index[cpf]]
+            if group[1] != entry["password"]:
+                raise ValueError(
+                    "o CPF %s aparece com duas senhas diferentes (municípios %s e %s): uma pessoa tem uma só senha "
+                    "no PEC; corrija o inventário antes que uma senha errada conte como tentativa de login"
+                    % (cpf, group[2][0].get("ibge") or "?", entry.get("ibge") or "?"))
+            group[2].append(entry)
+        else:
+            index[cpf] = len(groups)
+            groups.append((cpf, entry["password"], [entry]))
+    return groups
+
+
+def for_each_municipality(params, contract, entries, work, on_error, scrub, warn, force=False):
+    """Log in once per user, select each municipality's access, call ``work(session, entry, access)``.
+
+    ``on_error(entry, exc)`` records a failure of one municipality (login failures apply to every
+    municipality of that user). Sessions are always logged out. ``force`` ends another live
+    session of the same user (the caller never forces in check mode: ending a session is a change).
+    """
+    for cpf, password, group in group_by_user(entries):
+        session = new_session(params, contract, scrub)
+        try:
+            try:
+                session.login(cpf, password, force=force)
+                if force:
+                    warn("force_login: o login do CPF %s no PEC em %s encerrou uma sessão aberta dessa pessoa, se "
+                         "havia uma" % (cpf, session.url))
+            except PecApiError as exc:
+                for entry in group:
+                    on_error(entry, exc)
+                continue
+            alone = len(group) == 1
+            for entry in group:
+                try:
+                    access = session.select(entry.get("ibge"), alone=alone)
+                    work(session, entry, access)
+                except PecApiError as exc:
+                    on_error(entry, exc)
+        finally:
+            session.logout()
+
+
+def manual_steps(entry, nome, contract_name, url, state="enabled"):
+    """What the Administrador Municipal does by hand when the contract does not fit this PEC (pt-BR)."""
+    where = "%s (IBGE %s)" % (nome, entry.get("ibge")) if nome else "IBGE %s" % (entry.get("ibge") or "?")
+    steps = [
+        "Entre no PEC (%s) com o CPF do Administrador Municipal e escolha o acesso de Administrador Municipal de %s."
+        % (url, where),
+        "Abra Gestão municipal > aba Certificados.",
+    ]
+    if state == "enabled":
+        steps += [
+            "Marque os serviços: %s." % service_names(entry.get("services") or ["rnds"]),
+            "Em Certificado, escolha o arquivo %s (já está na pasta chaves)." % entry.get("certificate"),
+            "Digite a senha do certificado e o identificador solicitante %s." % (entry.get("requester_id") or "(do e-Gestor AB)"),
+            "Clique em Habilitar e confira a mensagem de sucesso.",
+        ]
+    else:
+        steps += ["Desmarque os serviços %s e confirme." % service_names(entry.get("services") or ["rnds"])]
+    steps.append(
+        "Para automatizar da próxima vez, ajuste o contrato da API (%s) a este PEC: docs/pec-api.md, "
+        "\"Ajustar o contrato ao seu PEC\"." % contract_name)
+    return steps

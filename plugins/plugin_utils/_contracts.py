@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: esus.rnds contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to esus.rnds (not a public API): load the PEC API contract on the controller.
+
+``api_contract`` of pec_rnds / pec_rnds_info is a shipped name (``modelo`` is
+``pec_contracts/modelo.yml`` in the collection), a path to a YAML/JSON file on the controller,
+or an already parsed dict. The action plugins resolve it here and pass the checked dict to the
+module, so PEC servers never need PyYAML nor the file.
+"""
+
+import os
+import re
+
+import yaml
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
+
+DEFAULT_CONTRACT = "modelo"
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "pec_contracts")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_CACHE = {}
+
+
+def shipped_contracts():
+    try:
+        return sorted(name[:-4] for name in os.listdir(SHIPPED_DIR) if name.endswith(".yml"))
+    except OSError:
+        return []
+
+
+def contract_path(value, base_dir=None):
+    """Shipped name -> file in the collection; anything else is a path (relative to ``base_dir``)."""
+    if _NAME_RE.match(value) and not value.endswith((".yml", ".yaml", ".json")):
+        path = os.path.join(SHIPPED_DIR, value + ".yml")
+        if not os.path.isfile(path):
+            raise ContractError(
+                "contrato da API do PEC %r não existe na coleção (contratos incluídos: %s); para um arquivo seu, "
+                "informe o caminho (por exemplo contracts/meu-pec.yml)" % (value, ", ".join(shipped_contracts())))
+        return path
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path) and not os.path.exists(path) and base_dir:
+        # Relative: from the directory ansible-playbook runs in, else from the playbook's directory.
+        path = os.path.join(base_dir, path)
+    return os.path.abspath(path)
+
+
+def load_contract(value, base_dir=None):
+    """The checked contract dict for ``value`` (name, path or dict). Raises ContractError (pt-BR)."""
+    if isinstance(value, dict):
+        return validate_contract(dict(value), source="api_contract")
+    if value in (None, ""):
+        value = DEFAULT_CONTRACT
+    if not isinstance(value, str):
+        raise ContractError("api_contract deve ser o nome de um contrato incluído, um caminho ou um dicionário")
+    path = contract_path(value, base_dir)
+    try:
+        stamp = os.stat(path)
+    except OSError as exc:
+        raise ContractError("não foi possível ler o contrato da API do PEC %s: %s" % (path, exc.strerror))
+    key = (path, stamp.st_mtime_ns, stamp.st_size)
+    if key not in _CACHE:
+        try:
+            with open(path, "rb") as handle:
+                data = yaml.safe_load(handle.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ContractError("o contrato da API do PEC %s não é um YAML/JSON legível: %s" % (path, to_native(exc)))
+        _CACHE[key] = validate_contract(data, source=path)
+    return _CACHE[key]
+
+
+class ContractAction(ActionBase):
+    """Action plugin of a module that talks to the PEC: resolves ``api_contract``, then runs the module."""
+
+    MODULE = None
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ContractAction, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        base_dir = self._loader.get_basedir() if self._loader else None
+        try:
+            args["api_contract"] = load_contract(args.get("api_contract"), base_dir)
+        except ContractError as exc:
+            raise AnsibleActionFail(to_native(exc))
+        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+        return result
