@@ -12,8 +12,10 @@ environment Molecule gives its verifier (``MOLECULE_INVENTORY_FILE``,
   (``rc``, ``stats``, ``failed_messages(host)``, ``module_counts(host)``...);
 - ``resolved()`` is the inventory as the roles read it (``esus.rnds.municipality_list``), per host;
 - ``manifest()`` describes the generated certificates (sha256 of the file, fingerprint);
-- ``pec_ctl(host, ...)`` / ``snapshot(host)`` / ``baseline(host)`` look inside the containers
-  (``docker exec``) and at the snapshot taken by ``molecule/shared/prepare.yml``.
+- ``pec_ctl(host, ...)`` / ``snapshot(host)`` / ``baseline(host)`` / ``sim_stats(host)`` look inside
+  the containers (``docker exec``) and at the snapshot taken by ``molecule/shared/prepare.yml``;
+- ``request_summary(lines)`` counts the simulator's request log (``requests.jsonl``: one line per
+  ``POST /api/graphql``, without values) per operation and user (CPF).
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ CHAVES = INSTALL_DIR + "/webserver/chaves"
 BACKUP_DIR = INSTALL_DIR + "/webserver/chaves-backup"
 STATE = INSTALL_DIR + "/pec-simulator/state.json"
 AUDIT = INSTALL_DIR + "/pec-simulator/audit.jsonl"
+REQUESTS = INSTALL_DIR + "/pec-simulator/requests.jsonl"
 SIMULATOR_LOG = "/var/log/pec-simulator.log"
 SERVICE_KEYS = {"rnds": "RNDS", "cadsus": "CADSUS"}
+# The PEC's audit actions, in the manual's words (note: "Desabilitar PEC", without "o").
 ENABLE_ACTION = "Habilitar o PEC a acessar %s"
+DISABLE_ACTION = "Desabilitar PEC a acessar %s"
+API_CONSUMER_ID = "ESUS_WEB_CLIENT"
+STATE_VERSION = 2
 TEMP_FILE = re.compile(r"^\.esus-rnds-.*\.tmp$")
 
 _CACHE = {}
@@ -179,6 +186,19 @@ def secrets_of(host_data):
     return sorted(v for v in values if v)
 
 
+def cpf(text):
+    """The 11 digits of a CPF written with or without punctuation (what the PEC receives)."""
+    return "".join(char for char in str(text) if char.isdigit())
+
+
+def logins_of(host_data):
+    """{CPF digits: [ibge, ...]} of a host, in inventory order: one PEC login per CPF."""
+    out = collections.OrderedDict()
+    for entry in host_data["municipios"]:
+        out.setdefault(cpf(entry["admin_user"]), []).append(entry["ibge"])
+    return out
+
+
 def docker(*args, check=True, timeout=120):
     proc = subprocess.run([_bin("docker")] + list(args), capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
@@ -194,6 +214,75 @@ def pec_ctl(host, *args):
 
 def snapshot(host):
     return pec_ctl(host, "snapshot", "--root", INSTALL_DIR)
+
+
+def sim_stats(host):
+    """``GET /__sim__/stats`` of the simulator in ``host``: sessions per CPF, forced ends, failed logins, locks."""
+    return pec_ctl(host, "stats")["stats"]
+
+
+def certificate_state(state, ibge):
+    """The municipality's certificate record in state.json (version 2: one certificate for every service)."""
+    assert state.get("versao_estado") == STATE_VERSION, "state.json com versao_estado %r" % state.get("versao_estado")
+    return state["municipios"][ibge]["certificado"]
+
+
+def pec_rnds_results(run, host):
+    """The ``municipios`` entries returned by every esus.rnds.pec_rnds execution of ``host`` in ``run``."""
+    out = []
+    for _name, action, result in run.results(host):
+        if action == "esus.rnds.pec_rnds" and not result.get("skipped"):
+            out.extend(result.get("municipios") or [])
+    return out
+
+
+def new_requests(host, current=None):
+    """Request log lines written after the baseline snapshot."""
+    current = current if current is not None else snapshot(host)["requests"]
+    old = baseline(host)["requests"]
+    assert current[:len(old)] == old, "o requests.jsonl de %s foi reescrito" % host
+    return current[len(old):]
+
+
+def request_summary(lines):
+    """Counts of a slice of the request log: ``{"operations": {op: n}, "by_user": {cpf: {op: n}},
+    "consumers": set, "errors": [(op, classification)]}``. Login lines before a session have no user."""
+    operations = collections.Counter()
+    by_user = collections.defaultdict(collections.Counter)
+    consumers = set()
+    errors = []
+    for line in lines:
+        operations[line.get("operation")] += 1
+        if line.get("user"):
+            by_user[line["user"]][line.get("operation")] += 1
+        consumers.add(line.get("api_consumer_id"))
+        if line.get("classification") or (line.get("status") or 200) >= 400:
+            errors.append((line.get("operation"), line.get("classification") or line.get("status")))
+    return {"operations": dict(operations), "by_user": dict((k, dict(v)) for k, v in by_user.items()),
+            "consumers": consumers, "errors": errors}
+
+
+def assert_one_session_per_cpf(lines, host_data, runs=1, label=""):
+    """Per run: one Login, one Sessao and one Logout per CPF, one SelecionarAcesso per municipality,
+    every request sent as the PEC web client (Api-Consumer-Id: ESUS_WEB_CLIENT), no error."""
+    logins = logins_of(host_data)
+    summary = request_summary(lines)
+    where = "%s: %s" % (label, json.dumps({"operations": summary["operations"], "by_user": summary["by_user"]},
+                                          sort_keys=True))
+    assert summary["consumers"] == {API_CONSUMER_ID}, (where, summary["consumers"])
+    assert not summary["errors"], (where, summary["errors"])
+    assert summary["operations"].get("Login") == runs * len(logins), where
+    assert summary["operations"].get("Logout") == runs * len(logins), where
+    assert summary["operations"].get("SelecionarAcesso") == runs * len(host_data["municipios"]), where
+    assert sorted(summary["by_user"]) == sorted(logins), where
+    for user, ibges in logins.items():
+        counts = summary["by_user"][user]
+        assert counts.get("Logout") == runs, (user, where)
+        assert counts.get("Sessao") == runs, (user, where)
+        assert counts.get("SelecionarAcesso") == runs * len(ibges), (user, where)
+        # The simulator may log the user of a Login (after it succeeded); then it is one per CPF too.
+        assert counts.get("Login", runs) == runs, (user, where)
+    return summary
 
 
 def baseline(host):

@@ -93,6 +93,12 @@ _HINTS = {
     "requester_id": "confira o identificador do solicitante (e-Gestor AB > Credenciais geradas)",
 }
 CERTIFICATE_CODES = tuple(_HINTS)
+# Contract operations that change the PEC: never sent twice once they may have reached it (an HTTP
+# 5xx or a dropped connection after sending may come after the PEC applied the change); the
+# caller reads the state back instead.
+MUTATIONS = ("enable", "disable")
+# Codes of a failure after which a mutation may or may not have been applied.
+UNCERTAIN_CODES = ("server_error", "unreachable", "timeout")
 
 
 class PecApiError(Exception):
@@ -400,7 +406,7 @@ class PecSession:
                 url=self.url, operation=key,
             )
         variables = fill(op.get("variables") or {}, values)
-        data = self._graphql(key, op["document"], variables, relogin=relogin)
+        data = self._graphql(key, op["document"], variables, relogin=relogin, once=key in MUTATIONS)
         value = data
         for step in op["result"].split("."):
             if not isinstance(value, dict) or step not in value:
@@ -418,9 +424,10 @@ class PecSession:
         return value
 
     # -- GraphQL ----------------------------------------------------------------------------
-    def _graphql(self, key, document, variables, login=False, relogin=True):
+    def _graphql(self, key, document, variables, login=False, relogin=True, once=False):
+        once = once or login
         try:
-            return self._post(key, document, variables, login)
+            return self._post(key, document, variables, once)
         except PecApiError as exc:
             if login or not relogin or exc.code != "session_expired" or self._relogged or self._password is None \
                     or not self.username:
@@ -435,7 +442,7 @@ class PecSession:
             self.login(self.username, self._password, force=False)
             if selected is not None:
                 self.select(selected["ibge"], alone=selected["ibge"] is None)
-            return self._post(key, document, variables, login)
+            return self._post(key, document, variables, once)
         except PecApiError as exc:
             if exc.code == "session_expired":
                 raise PecApiError(
@@ -447,7 +454,7 @@ class PecSession:
                 )
             raise
 
-    def _post(self, key, document, variables, login):
+    def _post(self, key, document, variables, once):
         name = operation_name(document)
         body = json.dumps({"operationName": name, "query": document, "variables": variables},
                           ensure_ascii=False).encode("utf-8")
@@ -469,23 +476,26 @@ class PecSession:
                 status, raw = self._open(request, key)
                 break
             except _Retryable as retry:
-                # A Login that may have reached the PEC is never repeated: a second attempt could count
-                # as a failed login, or meet the session the first one opened.
-                if attempt >= self.retries or (login and retry.sent):
-                    raise self._attempts_said(retry.error, attempt, login and retry.sent)
+                # A Login or a mutation that may have reached the PEC is never repeated: a second Login
+                # could count as a failed one, or meet the session the first one opened; a second
+                # mutation could apply twice.
+                if attempt >= self.retries or (once and retry.sent):
+                    raise self._attempts_said(retry.error, attempt, key if once and retry.sent else None)
                 self._wait(attempt)
                 attempt += 1
         return self._decode(key, status, raw)
 
-    def _attempts_said(self, error, attempts, login_kept):
-        """The message says how many new attempts were really made (a Login is never repeated)."""
+    def _attempts_said(self, error, attempts, kept):
+        """The message says how many new attempts were really made (a Login or a mutation is never repeated)."""
         if attempts != self.retries:
             error.message = error.message.replace(
                 self._after_retries(),
                 ", também após %d nova(s) tentativa(s)" % attempts if attempts else "")
-        if login_kept:
+        if kept == "Login":
             error.message += (" (o login não foi repetido: o pedido pode ter chegado ao PEC, e outra tentativa "
                               "poderia contar como senha errada ou encontrar a sessão aberta pela primeira)")
+        elif kept:
+            error.message += " (o pedido não foi repetido: o PEC pode tê-lo aplicado)"
         error.args = (error.message,)
         return error
 

@@ -271,7 +271,7 @@ def _merge_rnds_info(rnds_info, problems):
             merged = {"url": result.get("url"), "reachable": bool(result.get("reachable")),
                       "pec_version": result.get("pec_version"), "error": result.get("error"),
                       "certificates_available": list(result.get("certificates_available") or []),
-                      "certificates": [], "municipios": []}
+                      "certificates": [], "municipios": [], "force_login_used": False}
         else:
             merged["reachable"] = merged["reachable"] or bool(result.get("reachable"))
             merged["pec_version"] = merged["pec_version"] or result.get("pec_version")
@@ -279,6 +279,7 @@ def _merge_rnds_info(rnds_info, problems):
             for name in result.get("certificates_available") or []:
                 if name not in merged["certificates_available"]:
                     merged["certificates_available"].append(name)
+        merged["force_login_used"] = merged["force_login_used"] or bool(result.get("force_login_used"))
         merged["certificates"].extend(c for c in result.get("certificates") or [] if isinstance(c, dict))
         known = set(_text(m.get("ibge")) for m in merged["municipios"])
         for municipio in result.get("municipios") or []:
@@ -705,6 +706,11 @@ def evaluate_host(host, pec_info, rnds_info, auth, expected, now=None):
             "O estado RNDS do PEC (pec_rnds_info) não foi coletado neste host. Rode a auditoria completa "
             "(papel esus.rnds.audit, playbooks/audit.yml).")
 
+    if info is not None and info.get("force_login_used"):
+        problems.add(
+            "force_login", "warning",
+            "A auditoria entrou no PEC com rnds_pec_force_login: true: se o Administrador Municipal estava usando o "
+            "PEC, a sessão dele foi encerrada. Desligue essa opção ou rode a auditoria fora do horário de atendimento.")
     if files is None and reachable and pec_info is None:
         files = [_text(n) for n in info.get("certificates_available") or []]
     if files is not None:

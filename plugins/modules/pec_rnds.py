@@ -277,7 +277,12 @@ error_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
-from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, connection_argument_spec
+from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
+    CERTIFICATE_CODES,
+    UNCERTAIN_CODES,
+    PecApiError,
+    connection_argument_spec,
+)
 from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
     for_each_municipality,
     load_contract,
@@ -390,6 +395,8 @@ class _Run(object):
 
     def on_error(self, entry, exc):
         message = self.scrub(exc.message)
+        if exc.code in CERTIFICATE_CODES and entry.get("certificate"):
+            message = "certificado %s: %s" % (entry["certificate"], message)
         if exc.code == "contract_mismatch":
             self._record(entry, status="manual_pending", error=message, error_code=exc.code,
                          message="habilitação manual pendente: %s" % message,
@@ -417,8 +424,9 @@ class _Run(object):
                              requester_id=entry["requester_id"], enabled_at=None,
                              fingerprint_sha256=(listed or {}).get("fingerprint_sha256") or entry["certificate_fingerprint"],
                              file_sha256=(listed or {}).get("sha256"))
-            after = predicted if self.module.check_mode else session.enable(
-                entry["certificate"], entry["certificate_password"], entry["requester_id"], services)
+            after = predicted if self.module.check_mode else self._mutate(
+                session, entry, lambda: session.enable(entry["certificate"], entry["certificate_password"],
+                                                       entry["requester_id"], services))
         else:
             services = sorted(set(entry["services"]) & set(before.get("services") or []))
             if not services:
@@ -430,11 +438,27 @@ class _Run(object):
             predicted = dict(before, services=remaining, enabled=bool(remaining))
             if not remaining:
                 predicted.update(_UNKNOWN)
-            after = predicted if self.module.check_mode else session.disable(services)
+            after = predicted if self.module.check_mode else self._mutate(session, entry, lambda: session.disable(services))
         record = self._record(entry, nome=access.get("nome"), status="changed", changed=True, acted=services,
                               previous=before, state=after, message=note)
         if not self.module.check_mode:
             self._verify(session, entry, record, services)
+
+    def _mutate(self, session, entry, call):
+        """Send the mutation once. When its fate is unknown (HTTP 5xx, connection lost, timeout after
+        sending), read the state back rather than sending it again: ``_verify`` then decides."""
+        try:
+            return call()
+        except PecApiError as exc:
+            if exc.code not in UNCERTAIN_CODES:
+                raise
+            try:
+                state = session.read_state()
+            except PecApiError:
+                raise exc
+            self.module.warn("município %s: %s; a leitura seguinte do estado decide se o pedido foi aplicado"
+                             % (entry["ibge"] or "?", self.scrub(exc.message)))
+            return state
 
     def _verify(self, session, entry, record, services):
         got = record["state"]

@@ -148,6 +148,11 @@ certificates:
   returned: always
   type: list
   elements: dict
+force_login_used:
+  description: Whether the logins were forced (O(force_login=true) outside check mode), which ends the session of a person
+    using the PEC with that CPF.
+  returned: always
+  type: bool
 contra_chave:
   description: The installation's contra-chave (8 groups of 4 characters). Only when O(return_contra_chave=true).
   returned: when requested
@@ -223,6 +228,7 @@ def run(module):
     result = {
         "changed": False, "url": probe.url, "reachable": False, "pec_version": None, "contract": contract.get("name"),
         "error": None, "error_code": None, "certificates_available": [], "certificates": [], "municipios": [],
+        "force_login_used": False,
     }
     try:
         probe.probe()
@@ -267,9 +273,10 @@ def run(module):
             result["contra_chave"] = session.contra_chave()
         record(entry, ibge=entry["ibge"] or access.get("ibge"), nome=access.get("nome"), state=state)
 
+    force = params["force_login"] and not module.check_mode
+    result["force_login_used"] = bool(force)
     try:
-        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn,
-                              force=params["force_login"] and not module.check_mode)
+        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn, force=force)
     except ValueError as exc:  # credentials that must not reach the PEC
         module.fail_json(msg=scrub(str(exc)), error_code="invalid_input", **result)
     result["municipios"] = [found[id(entry)] for entry in entries if id(entry) in found]

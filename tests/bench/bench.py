@@ -152,6 +152,16 @@ def ibge(index):
     return "%07d" % (1100000 + index)
 
 
+def cpf(index):
+    """A valid CPF per host (the PEC user name); every other one with punctuation, as people write it."""
+    digits = [int(c) for c in "%09d" % (203000000 + 7 * index)]
+    for first in (10, 11):
+        rest = (sum(d * w for d, w in zip(digits, range(first, 1, -1))) * 10) % 11
+        digits.append(0 if rest == 10 else rest)
+    text = "".join(str(d) for d in digits)
+    return text if index % 2 else "%s.%s.%s-%s" % (text[:3], text[3:6], text[6:9], text[9:])
+
+
 # --- fleets ----------------------------------------------------------------------------------
 def host_vars(index, cert, shared_cert=None):
     cert = shared_cert or cert
@@ -160,7 +170,7 @@ def host_vars(index, cert, shared_cert=None):
         "rnds_certificate_src": cert["path"],
         "rnds_certificate_password": cert["password"],
         "rnds_requester_id": "%s-SOLIC-%04d" % (ibge(index), index),
-        "rnds_pec_admin_user": "admin.%04d" % index,
+        "rnds_pec_admin_user": cpf(index),
         "rnds_pec_admin_password": "Adm-%04d-sênha!" % index,
     }
 
@@ -212,6 +222,12 @@ class LocalFleet:
         self.sims = []
 
 
+def graphql_dir():
+    """Folder of the pure-Python graphql package (graphql-core) of this Python, for the containers."""
+    import graphql  # pylint: disable=import-outside-toplevel
+    return os.path.dirname(graphql.__file__)
+
+
 class DockerFleet:
     """N containers (network none), the simulator inside each on 127.0.0.1:8080."""
 
@@ -249,10 +265,14 @@ class DockerFleet:
                     self._docker("rm", "-f", container, timeout=60)
                 self._docker("run", "-d", "--name", container, "--label", CONTAINER_LABEL, "--network", "none",
                              "--tmpfs", "/tmp", IMAGE, "sleep", "infinity")
-                self._docker("exec", container, "mkdir", "-p", "/usr/local/lib/pec-simulator", "/etc/pec-simulator",
-                             "/opt/e-SUS/webserver")
+                self._docker("exec", container, "mkdir", "-p", "/usr/local/lib/pec-simulator/_vendor",
+                             "/etc/pec-simulator", "/opt/e-SUS/webserver")
                 self._docker("cp", os.path.join(REPO, "tests", "pec_simulator", "server.py"),
                              container + ":/usr/local/lib/pec-simulator/server.py")
+                self._docker("cp", os.path.join(REPO, "tests", "pec_simulator", "schema"),
+                             container + ":/usr/local/lib/pec-simulator/schema")
+                # The image has no pip and no network: the simulator imports graphql from _vendor/.
+                self._docker("cp", graphql_dir(), container + ":/usr/local/lib/pec-simulator/_vendor/graphql")
                 admin = "%s:%s:%s\n" % (values["rnds_pec_admin_user"], values["rnds_pec_admin_password"],
                                         values["rnds_municipio_ibge"])
                 self._docker("exec", "-i", container, "sh", "-c", "umask 077 && cat > /etc/pec-simulator/admins",

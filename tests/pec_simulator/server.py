@@ -1322,6 +1322,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                "https": self.server.https, "set_cookies": [], "new_user": None}
         result = graphql.graphql_sync(pec.schema, query, pec.root, context_value=ctx,
                                       variable_values=variables, operation_name=operation)
+        if ctx["new_user"] and getattr(self, "_log", None) is not None:
+            self._log["user"] = ctx["new_user"]  # a Login is logged under the CPF it logged in
         payload = {"data": result.data}
         status = 200
         if result.errors:

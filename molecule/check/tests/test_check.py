@@ -32,6 +32,12 @@ def assert_unchanged(host):
     assert now["state"] == before["state"], "state.json de %s mudou em modo check" % host
     assert now["audit"] == before["audit"], "audit.jsonl de %s ganhou linhas em modo check: %s" % (
         host, now["audit"][len(before["audit"]):])
+    # Check mode reads the PEC (Login, Sessao, reads, Logout) but never sends a mutation.
+    mutations = [line["operation"] for line in moltest.new_requests(host, now["requests"])
+                 if line.get("operation") in ("HabilitarCertificado", "DesabilitarCertificado")]
+    assert not mutations, "mutações enviadas ao PEC de %s em modo check: %s" % (host, mutations)
+    stats = moltest.sim_stats(host)
+    assert stats["sessions_ended_by_force"] == 0 and not any(stats["sessions"].values()), stats
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +75,17 @@ def test_site_check_diff_predicts_changes_without_secrets():
         assert all(r["changed"] for r in deploys), "%s: o modo check deveria prever a cópia do certificado" % host
         for secret in moltest.secrets_of(data):
             assert secret not in output, "uma senha de %s apareceu na saída de site.yml --check --diff" % host
-        enables = [r for _n, a, r in run.results(host) if a == "esus.rnds.pec_rnds"]
-        assert len(enables) == len(data["municipios"])
+        # One pec_rnds execution per host, one result per municipality.
+        assert run.module_counts(host).get("esus.rnds.pec_rnds") == 1, run.module_counts(host)
+        enables = moltest.pec_rnds_results(run, host)
+        assert sorted(r["ibge"] for r in enables) == sorted(m["ibge"] for m in data["municipios"]), enables
         if not data["fixture"].get("enabled"):
-            assert all(r["changed"] for r in enables), enables
+            assert all(r["changed"] and r["status"] == "changed" for r in enables), enables
+            for result in enables:
+                # Predicted state: the inventory's certificate with the inventory's services.
+                wanted = [m for m in data["municipios"] if m["ibge"] == result["ibge"]][0]
+                assert result["state"]["certificate"] == wanted["certificate_name"], result
+                assert sorted(result["state"]["services"]) == sorted(wanted["services"]), result
     for host in inventory:
         assert_unchanged(host)
 
@@ -84,8 +97,9 @@ def test_site_check_predicts_reenable_of_a_renewed_file_with_the_same_name():
     run = moltest.run_playbook("site.yml", "--check")
     assert run.rc == 0, run.describe()
     for host in renewed:
-        enables = [r for _n, a, r in run.results(host) if a == "esus.rnds.pec_rnds"]
-        assert enables and all(r["changed"] for r in enables), [r.get("message") for r in enables]
+        enables = moltest.pec_rnds_results(run, host)
+        assert enables and all(r["changed"] and r["status"] == "changed" for r in enables), [
+            r.get("message") for r in enables]
 
 
 def test_audit_check_writes_the_report_and_changes_nothing():
@@ -109,16 +123,19 @@ def test_audit_check_writes_the_report_and_changes_nothing():
         if data["fixture"].get("enabled"):
             # Enabled with the old certificate, in a chaves folder open to everybody.
             assert entry["rnds_enabled"] is True, entry
+            assert entry["rnds_status"] == "enabled", entry
             assert "chaves_world_accessible" in codes
             assert codes.count("file_world_readable") == len(data["fixture"]["chaves"]["files"]), codes
             assert "stray_certificate" in codes, codes
             assert "certificate_expiring" in codes, codes
         else:
             assert entry["rnds_enabled"] is False, entry
+            assert entry["rnds_status"] == "disabled", entry
             assert "chaves_missing" in codes, codes
             assert entry["certificate"] is None
             for municipio in entry["municipios"]:
                 assert municipio["status"] == "error" and municipio["rnds_enabled"] is False, municipio
+                assert municipio["rnds_status"] == "disabled", municipio
             for expected in data["municipios"]:
                 scoped = [p["code"] for p in entry["problem_details"] if p["scope"] == expected["ibge"]]
                 assert "rnds_not_enabled" in scoped, (expected["ibge"], scoped)

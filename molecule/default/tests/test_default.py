@@ -80,19 +80,15 @@ def test_pec_reports_rnds_enabled_for_every_municipality(host, expected):
     state = json.loads(host.file(moltest.STATE).content_string)
     files = moltest.manifest()
     for entry in expected["municipios"]:
-        municipio = state["municipios"][entry["ibge"]]
+        got = moltest.certificate_state(state, entry["ibge"])
         cert = files[entry["certificate_name"]]
-        for service, key in moltest.SERVICE_KEYS.items():
-            got = municipio["servicos"][key]
-            if service not in entry["services"]:
-                assert got["habilitado"] is False, (entry["ibge"], key)
-                continue
-            assert got["habilitado"] is True, (entry["ibge"], key)
-            assert got["certificado"] == entry["certificate_name"], (entry["ibge"], key)
-            assert got["fingerprintSha256"] == cert["fingerprint_sha256"], (entry["ibge"], key)
-            assert got["arquivoSha256"] == cert["sha256"], (entry["ibge"], key)
-            if service == "rnds":
-                assert got["identificadorSolicitante"] == entry["requester_id"], entry["ibge"]
+        # One certificate per municipality, with exactly the services the inventory asks for.
+        assert sorted(got["servicos"]) == sorted(moltest.SERVICE_KEYS[s] for s in entry["services"]), (entry["ibge"], got)
+        assert got["certificado"] == entry["certificate_name"], (entry["ibge"], got)
+        assert got["fingerprintSha256"] == cert["fingerprint_sha256"], (entry["ibge"], got)
+        assert got["arquivoSha256"] == cert["sha256"], (entry["ibge"], got)
+        assert got["identificadorSolicitante"] == entry["requester_id"], (entry["ibge"], got)
+        assert got["habilitadoEm"] and got["validoAte"], (entry["ibge"], got)
 
 
 def test_audit_log_has_one_enable_per_municipality_and_service(name, expected):
@@ -109,12 +105,29 @@ def test_audit_log_has_one_enable_per_municipality_and_service(name, expected):
             assert lines[0]["result"] == "sucesso"
             assert lines[0]["certificado"] == entry["certificate_name"]
             assert lines[0]["fingerprint_sha256"] == fingerprint
+            # The PEC audits the admin who did it: the CPF, as the PEC knows it (digits only).
+            assert lines[0]["user"] == moltest.cpf(entry["admin_user"]), lines[0]
             expected_lines += 1
     assert len(new) == expected_lines, "linhas inesperadas no audit.jsonl: %s" % new
+    assert not [line for line in new if line["action"].startswith("Desabilitar")], new
+
+
+def test_converge_and_idempotence_used_one_pec_session_per_cpf(name, expected):
+    """converge + idempotence = two site.yml runs: per run, one Login/Sessao/Logout per CPF and one
+    SelecionarAcesso per municipality (the multimunicipal host: one CPF for two municipalities)."""
+    lines = moltest.new_requests(name)
+    moltest.assert_one_session_per_cpf(lines, expected, runs=2, label=name)
+    # Nobody was thrown out of the PEC, nobody is left logged in, no failed login.
+    stats = moltest.sim_stats(name)
+    assert stats["sessions_ended_by_force"] == 0, stats
+    assert not any(stats["sessions"].values()), stats
+    assert not stats["locked"] and not any(stats["failed_logins"].values()), stats
 
 
 def test_no_password_in_pec_files_or_logs(host, expected):
-    texts = {path: host.file(path).content_string for path in (moltest.STATE, moltest.AUDIT, moltest.SIMULATOR_LOG)}
+    paths = (moltest.STATE, moltest.AUDIT, moltest.REQUESTS, moltest.SIMULATOR_LOG)
+    texts = {path: host.file(path).content_string for path in paths}
+    assert texts[moltest.REQUESTS].strip(), "o simulador não registrou pedidos em %s" % moltest.REQUESTS
     for secret in moltest.secrets_of(expected):
         for path, text in texts.items():
             assert secret not in text, "uma senha apareceu em %s" % path

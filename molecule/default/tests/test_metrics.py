@@ -4,8 +4,10 @@
 """Scenario `default`: round trips per host of site.yml (a third run) and audit.yml --check.
 
 Counts, per host, the task results of each module/action (JSON callback) and the docker CLI
-calls the connection made to the container (a logging ``docker`` shim first on PATH). The
-numbers are saved in $MOLECULE_EPHEMERAL_DIRECTORY/metrics-default.json and printed.
+calls the connection made to the container (a logging ``docker`` shim first on PATH), and the
+PEC requests of each run in the simulator's request log (one Login/Sessao/Logout per CPF, one
+SelecionarAcesso per municipality). The numbers are saved in
+$MOLECULE_EPHEMERAL_DIRECTORY/metrics-default.json and printed.
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ def _measure(playbook, *args):
 def test_site_and_audit_round_trips_per_host():
     inventory = moltest.resolved()
     hosts = sorted(inventory)
-    before = dict((host, moltest.snapshot(host)["audit"]) for host in hosts)
+    before = dict((host, moltest.snapshot(host)) for host in hosts)
 
     site, site_seconds, site_calls = _measure("site.yml")
     assert site.rc == 0, site.describe()
+    after_site = dict((host, moltest.snapshot(host)["requests"]) for host in hosts)
     report_dir = moltest.ephemeral("report-metrics")
     audit, audit_seconds, audit_calls = _measure("audit.yml", "--check", "-e", "rnds_report_dir=" + report_dir)
     assert audit.rc == 0, audit.describe()
+    after_audit = dict((host, moltest.snapshot(host)["requests"]) for host in hosts)
 
     metrics = {"site.yml": {"seconds": site_seconds, "hosts": {}}, "audit.yml --check": {"seconds": audit_seconds, "hosts": {}}}
     for host in hosts:
@@ -47,14 +51,27 @@ def test_site_and_audit_round_trips_per_host():
         certificates = len(moltest.certificate_names(data))
         # A third site.yml run changes nothing and enables nothing again.
         assert site.changed(host) == 0, site.describe()
-        assert moltest.snapshot(host)["audit"] == before[host]
+        assert moltest.snapshot(host)["audit"] == before[host]["audit"]
 
         site_modules = site.module_counts(host)
         assert site_modules.get("esus.rnds.pec_certificate") == certificates, site_modules
-        assert site_modules.get("esus.rnds.pec_rnds") == municipios, site_modules
+        # ONE pec_rnds execution per host, whatever the number of municipalities.
+        assert site_modules.get("esus.rnds.pec_rnds") == 1, site_modules
+        results = dict((m["ibge"], m) for m in moltest.pec_rnds_results(site, host))
+        assert sorted(results) == sorted(m["ibge"] for m in data["municipios"]), results
+        for entry in data["municipios"]:
+            got = results[entry["ibge"]]
+            assert got["status"] == "ok" and got["changed"] is False, got
+            assert got["state"]["certificate"] == entry["certificate_name"], got
+            assert set(entry["services"]) <= set(got["state"]["services"]), got
+        # The PEC requests of this one run (request log slice): one session per CPF.
+        old = len(before[host]["requests"])
+        moltest.assert_one_session_per_cpf(after_site[host][old:], data, label="site.yml " + host)
+        moltest.assert_one_session_per_cpf(after_audit[host][len(after_site[host]):], data,
+                                           label="audit.yml --check " + host)
         # One docker exec per module execution on the host (pipelining), no file copy, plus one
         # for the Python interpreter discovery.
-        assert site_calls[host]["exec"] == certificates + municipios, site_calls[host]
+        assert site_calls[host]["exec"] == certificates + 1, site_calls[host]
         assert site_calls[host]["discovery"] == 1, site_calls[host]
         assert site_calls[host]["cp"] == 0, site_calls[host]
 

@@ -47,7 +47,8 @@ def _rotate(data, name, **more):
 
 
 def _rnds():
-    return moltest.snapshot(HOST)["state"]["municipios"][IBGE]["servicos"]["RNDS"]
+    """The municipality's certificate record (state.json version 2)."""
+    return moltest.certificate_state(moltest.snapshot(HOST)["state"], IBGE)
 
 
 def _chaves(entries=None):
@@ -64,7 +65,7 @@ def _backups():
 def _assert_enabled(name, requester_id="3550308-SOLIC-0001"):
     files = moltest.manifest()
     rnds = _rnds()
-    assert rnds["habilitado"] is True and rnds["certificado"] == name, rnds
+    assert rnds["servicos"] == ["RNDS"] and rnds["certificado"] == name, rnds
     assert rnds["fingerprintSha256"] == files[name]["fingerprint_sha256"], rnds
     assert rnds["identificadorSolicitante"] == requester_id, rnds
     chaves = _chaves()
@@ -126,13 +127,14 @@ def test_rotation_with_an_identificador_the_pec_rejects_keeps_b(data):
     run = _rotate(data, C, rnds_requester_id="3550308 SOLIC 0002")
     assert run.rc != 0 and run.failures(HOST) == 1, run.describe()
     message = run.failed_messages(HOST)[0]
-    for fragment in ("recusou o certificado '%s'" % C, "Identificador do solicitante inválido", "rnds_requester_id"):
+    for fragment in ("município %s" % IBGE, "recusou o certificado", "Identificador do solicitante inválido",
+                     "confira o identificador do solicitante"):
         assert fragment in message, message
     _assert_enabled(B)
     assert sorted(_chaves()) == sorted([B, C])
     new = moltest.snapshot(HOST)["audit"][len(before):]
-    assert [(line["certificado"], line["result"]) for line in new] == [
-        (C, "falha: Identificador do solicitante inválido.")], new
+    assert [(line["action"], line["certificado"], line["result"]) for line in new] == [
+        ("Habilitar o PEC a acessar RNDS", C, "falha: Identificador do solicitante inválido.")], new
 
 
 def test_rotate_b_to_c_once_the_pec_accepts_it(data):
@@ -143,3 +145,11 @@ def test_rotate_b_to_c_once_the_pec_accepts_it(data):
     assert [name for name in _backups() if name.startswith(B + ".")]
     enables = [line for line in moltest.new_audit_lines(HOST) if line["result"] == "sucesso"]
     assert [line["certificado"] for line in enables] == [A, B, C], enables
+    assert set(line["action"] for line in enables) == {"Habilitar o PEC a acessar RNDS"}, enables
+    assert set(line["user"] for line in enables) == {"55597971115"}, enables
+    # Every rotation logged in once and out once (a refused enable too): nobody is left logged in.
+    stats = moltest.sim_stats(HOST)
+    assert not any(stats["sessions"].values()) and stats["sessions_ended_by_force"] == 0, stats
+    summary = moltest.request_summary(moltest.new_requests(HOST))
+    assert summary["consumers"] == {moltest.API_CONSUMER_ID}, summary
+    assert summary["operations"]["Login"] == summary["operations"]["Logout"], summary

@@ -9,11 +9,14 @@ Copied to the container by ``molecule/shared/prepare.yml`` next to ``server.py``
     python3 pec_ctl.py stop [--config FILE]
     python3 pec_ctl.py health [--config FILE]
     python3 pec_ctl.py fault [--config FILE] '{"http500": 2}'  # POST /__sim__/fault; '{}' reads
-    python3 pec_ctl.py snapshot [--root DIR]                   # files, state.json, audit.jsonl
+    python3 pec_ctl.py stats [--config FILE]                   # GET /__sim__/stats (sessions, locks)
+    python3 pec_ctl.py login [--config FILE] CPF               # a person opens a PEC session as CPF
+    python3 pec_ctl.py snapshot [--root DIR]   # files, state.json, audit.jsonl, requests.jsonl
 
 ``start`` reads a JSON config (default ``/etc/pec-simulator/config.json``): ``server``,
 ``listen`` (``127.0.0.1:8080``), ``install_dir``, ``admin_file``, ``municipios``
-(``IBGE:NOME`` strings), ``faults`` (``NAME=VALUE`` strings), ``log``. The simulator gets its own
+(``IBGE:NOME`` strings), ``faults`` (``NAME=VALUE`` strings), ``args`` (more simulator options,
+e.g. ``--no-certificate-api``), ``log``. The simulator gets its own
 session (``setsid``), stdin from /dev/null and its output in ``log``, so it outlives the
 ``docker exec`` that started it. Readiness: ``GET /__sim__/health`` polled every 0.1 s while the
 process is alive, up to ``--timeout`` seconds. Every command prints one JSON line with ``changed``.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.cookiejar
 import json
 import os
 import pwd
@@ -36,6 +40,8 @@ import urllib.error
 import urllib.request
 
 DEFAULT_CONFIG = "/etc/pec-simulator/config.json"
+API_CONSUMER = ("Api-Consumer-Id", "ESUS_WEB_CLIENT")
+LOGIN = "mutation Login($input: LoginInput!) { login(input: $input) { success } }"
 
 
 def load_config(path):
@@ -46,6 +52,7 @@ def load_config(path):
     config.setdefault("log", "/var/log/pec-simulator.log")
     config.setdefault("municipios", [])
     config.setdefault("faults", [])
+    config.setdefault("args", [])
     return config
 
 
@@ -110,6 +117,7 @@ def start(config, timeout):
         cmd += ["--municipio", municipio]
     for fault in config["faults"]:
         cmd += ["--fault", fault]
+    cmd += list(config["args"])
     log = open(config["log"], "ab")  # pylint: disable=consider-using-with
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # pylint: disable=consider-using-with
@@ -140,6 +148,50 @@ def stop(config, timeout=10.0):
     return {"changed": True, "pid": pid, "message": "parado"}
 
 
+def _digits(text):
+    return "".join(char for char in text if char.isdigit())
+
+
+def admin_password(config, cpf):
+    """Password of ``cpf`` in the simulator's admin file (lines ``CPF:PASSWORD[:IBGE]``)."""
+    with open(config["admin_file"], encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            user, _sep, rest = line.partition(":")
+            if _digits(user) != _digits(cpf):
+                continue
+            if len(rest) > 8 and rest[-8] == ":" and rest[-7:].isdigit():
+                rest = rest[:-8]
+            return rest
+    raise SystemExit("o CPF %s não está em %s" % (cpf, config["admin_file"]))
+
+
+def person_login(config, cpf):
+    """Open a PEC session as ``cpf`` like the web client does, and leave it open."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(urllib.request.Request(base_url(config) + "/", method="GET"), timeout=5.0) as response:
+        response.read()
+    headers = {"Content-Type": "application/json", API_CONSUMER[0]: API_CONSUMER[1],
+               "apollographql-client-name": "PEC Web"}
+    for cookie in jar:
+        if cookie.name == "XSRF-TOKEN":
+            headers["X-XSRF-TOKEN"] = cookie.value
+    body = {"operationName": "Login", "query": LOGIN,
+            "variables": {"input": {"username": _digits(cpf), "password": admin_password(config, cpf)}}}
+    req = urllib.request.Request(base_url(config) + "/api/graphql", data=json.dumps(body).encode("utf-8"),
+                                 method="POST", headers=headers)
+    with opener.open(req, timeout=5.0) as response:
+        answer = json.loads(response.read().decode("utf-8"))
+    if isinstance(answer, list):
+        answer = answer[0]
+    if ((answer.get("data") or {}).get("login") or {}).get("success") is not True:
+        raise SystemExit("o login do CPF %s foi recusado: %s" % (cpf, json.dumps(answer.get("errors"), ensure_ascii=False)))
+    return {"changed": True, "user": _digits(cpf), "message": "sessão aberta"}
+
+
 def _sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -160,14 +212,26 @@ def _owner(st):
     return user, group
 
 
+def _json_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def snapshot(root):
-    """Every path under ``root`` (type, owner, mode, size, sha256) plus the simulator's state and audit log."""
+    """Every path under ``root`` (type, owner, mode, size, sha256) plus the simulator's state, audit log and
+    request log. The request log (``pec-simulator/requests.jsonl``) grows with every request, reads
+    included: it is returned as ``requests`` and left out of ``entries``."""
+    requests_path = os.path.join(root, "pec-simulator", "requests.jsonl")
     entries = {}
     if os.path.lexists(root):
         for current, dirs, files in os.walk(root):
             dirs.sort()
             for name in sorted(dirs) + sorted(files):
                 path = os.path.join(current, name)
+                if path == requests_path:
+                    continue
                 st = os.lstat(path)
                 user, group = _owner(st)
                 entry = {"mode": "%04o" % stat.S_IMODE(st.st_mode), "owner": user, "group": group}
@@ -184,17 +248,15 @@ def snapshot(root):
     if os.path.exists(state_path):
         with open(state_path, encoding="utf-8") as handle:
             state = json.load(handle)
-    audit = []
-    if os.path.exists(audit_path):
-        with open(audit_path, encoding="utf-8") as handle:
-            audit = [json.loads(line) for line in handle if line.strip()]
-    return {"root": root, "entries": entries, "state": state, "audit": audit}
+    return {"root": root, "entries": entries, "state": state, "audit": _json_lines(audit_path),
+            "requests": _json_lines(requests_path)}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Controle do simulador do PEC no contêiner de teste")
-    parser.add_argument("command", choices=["start", "stop", "health", "fault", "snapshot"])
-    parser.add_argument("body", nargs="?", default="{}", help="fault: JSON enviado a /__sim__/fault")
+    parser.add_argument("command", choices=["start", "stop", "health", "fault", "stats", "login", "snapshot"])
+    parser.add_argument("body", nargs="?", default="{}",
+                        help="fault: JSON enviado a /__sim__/fault; login: CPF do usuário")
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--root", default="/opt/e-SUS")
@@ -209,6 +271,10 @@ def main(argv=None):
             result = stop(config)
         elif args.command == "health":
             result = {"changed": False, "healthy": healthy(config), "pid": running_pid(config)}
+        elif args.command == "stats":
+            result = {"changed": False, "stats": request(config, "/__sim__/stats")}
+        elif args.command == "login":
+            result = person_login(config, args.body)
         else:
             body = json.loads(args.body)
             answer = request(config, "/__sim__/fault", body=body if body else None)

@@ -302,3 +302,15 @@ def test_secrets_never_printed_at_vvvv(multi, run_ansible, tmp_path):  # pylint:
                                   verbosity=4, diff=True, json_output=False)
     assert "recusou o certificado" in proc.stdout
     assert_no_secret(proc)
+
+
+def test_enable_answered_500_is_read_back_not_resent(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    """The simulator applies nothing on a 500, so the read-back shows the municipality not enabled:
+    the run fails without sending the mutation again; the next run enables it."""
+    pec.control({"http500": "1@HabilitarCertificado"})
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()], variables(pec))
+    assert result["failed"] is True and result["municipios"][0]["error_code"] == "verify_failed", proc.stdout
+    assert any("a leitura seguinte do estado decide" in w for w in result["warnings"])
+    assert operations(pec).count("HabilitarCertificado") == 1
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task()], variables(pec))
+    assert result["municipios"][0]["status"] == "changed", proc.stdout
