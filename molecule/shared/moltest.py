@@ -135,6 +135,7 @@ def run_playbook(playbook, *args, inventories=(), env=None, timeout=1200):
         cmd += ["-i", extra]
     cmd += [playbook] + list(args)
     run_env = dict(os.environ)
+    run_env.setdefault("ESUS_RNDS_STATE_DIR", ephemeral("esus-rnds-state"))
     run_env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1",
                     "ANSIBLE_FORCE_COLOR": "0", "PY_COLORS": "0"})
     run_env.update(env or {})

@@ -51,4 +51,19 @@ options:
         in check mode.
     type: bool
     default: false
+  retry_refused_login:
+    description:
+      - The PEC locks an account after a few failed logins. When it refuses a password, the action plugin remembers it on
+        the controller (an HMAC of host, URL, CPF and password, never the password, in C(~/.ansible/esus.rnds) or
+        C($ESUS_RNDS_STATE_DIR), for 30 days) and later runs do not try that same password again - the municipality
+        fails at once with V(login_refused). A changed password is tried normally.
+      - V(true) forgets the refusal and tries again, for a password reset to the same value.
+    type: bool
+    default: false
+  refused_logins:
+    description:
+      - Internal, set by the action plugin from the controller's memory of refused logins (C(cpf), C(at)). Do not set.
+    type: list
+    elements: dict
+    default: []
 """

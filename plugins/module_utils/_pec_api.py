@@ -189,6 +189,8 @@ def connection_argument_spec():
         ca_path=dict(type="path"),
         api_contract=dict(type="raw", default="modelo"),
         force_login=dict(type="bool", default=False),
+        retry_refused_login=dict(type="bool", default=False),
+        refused_logins=dict(type="list", elements="dict", default=[]),
     )
 
 
@@ -724,9 +726,11 @@ class PecSession:
         if code == "already_logged_in":
             return PecApiError(
                 code,
-                "o CPF %s já tem uma sessão aberta no PEC em %s (uma pessoa usando o PEC agora)%s: nada foi feito "
-                "para não derrubar essa pessoa; rode fora do horário de atendimento ou peça para ela sair do PEC; "
-                "só se for aceitável encerrar a sessão dela, use force_login (no papel: rnds_pec_force_login: true)"
+                "o CPF %s já tem uma sessão aberta no PEC em %s (uma pessoa usando o PEC agora, ou uma execução "
+                "anterior interrompida, cuja sessão expira sozinha pelo tempo de inatividade do PEC)%s: nada foi "
+                "feito para não derrubar essa pessoa; rode fora do horário de atendimento ou peça para ela sair do "
+                "PEC; só se for aceitável encerrar a sessão dela, use force_login (no papel: rnds_pec_force_login: "
+                "true)"
                 % (cpf, self.url, said),
                 **common
             )

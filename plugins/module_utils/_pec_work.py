@@ -75,14 +75,27 @@ def group_by_user(entries):
     return groups
 
 
-def for_each_municipality(params, contract, entries, work, on_error, scrub, warn, force=False):
+def for_each_municipality(params, contract, entries, work, on_error, scrub, warn, force=False, refused_now=None):
     """Log in once per user, select each municipality's access, call ``work(session, entry, access)``.
 
     ``on_error(entry, exc)`` records a failure of one municipality (login failures apply to every
     municipality of that user). Sessions are always logged out. ``force`` ends another live
     session of the same user (the caller never forces in check mode: ending a session is a change).
+    CPFs whose password the PEC refused are appended to ``refused_now``; those the controller
+    already knows as refused (``params["refused_logins"]``, set by the action plugin) are not tried.
     """
+    refused = dict((item.get("cpf"), item.get("at")) for item in params.get("refused_logins") or [])
     for cpf, password, group in group_by_user(entries):
+        if cpf in refused:
+            exc = PecApiError(
+                "login_refused",
+                "a senha do CPF %s já foi recusada pelo PEC deste host (%s UTC): para não bloquear a conta, a mesma "
+                "senha não é tentada de novo; corrija a senha do Administrador Municipal no inventário ou, se ela foi "
+                "redefinida para este mesmo valor, use retry_refused_login (no papel: rnds_pec_retry_refused_login: "
+                "true)" % (cpf, str(refused[cpf]).replace("T", " ").rstrip("Z")))
+            for entry in group:
+                on_error(entry, exc)
+            continue
         session = new_session(params, contract, scrub)
         try:
             try:
@@ -91,6 +104,8 @@ def for_each_municipality(params, contract, entries, work, on_error, scrub, warn
                     warn("force_login: o login do CPF %s no PEC em %s encerrou uma sessão aberta dessa pessoa, se "
                          "havia uma" % (cpf, session.url))
             except PecApiError as exc:
+                if exc.code in ("login_refused", "account_locked") and refused_now is not None:
+                    refused_now.append(cpf)
                 for entry in group:
                     on_error(entry, exc)
                 continue

@@ -500,7 +500,7 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
     label = "%s (IBGE %s)" % (nome, ibge) if nome else "IBGE %s" % ibge
     services = entry["services"] or exp["defaults"]["services"]
     out = {
-        "ibge": ibge, "nome": nome, "status": "ok", "rnds_status": "unverified", "rnds_enabled": False,
+        "ibge": ibge, "nome": nome, "status": "ok", "rnds_status": "unverified", "rnds_enabled": None,
         "cadsus_enabled": None,
         "certificate": None, "expected_certificate": entry["certificate_name"] or None,
         "days_remaining": None, "not_after": None, "expired": False,
@@ -528,8 +528,7 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
         if municipio.get("error_code") == "already_logged_in":
             problems.add(
                 "not_verified_session", "warning",
-                "Não verificado: %s Rode a auditoria de novo fora do horário de atendimento." % (
-                    _sentence(municipio.get("error"))), ibge)
+                "Não verificado (%s): %s" % (label, _sentence(municipio.get("error"))), ibge)
         else:
             problems.add(
                 "municipio_error", "error",

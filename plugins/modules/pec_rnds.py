@@ -259,6 +259,11 @@ municipios:
       message: "RNDS habilitado com fms-3550308.pfx"
       error: null
       error_code: null
+logins_refused:
+  description: CPFs whose password the PEC refused in this run (the action plugin remembers them, see O(retry_refused_login)).
+  returned: always
+  type: list
+  elements: str
 contract:
   description: Name of the API contract used.
   returned: always
@@ -425,8 +430,10 @@ class _Run(object):
                              fingerprint_sha256=(listed or {}).get("fingerprint_sha256") or entry["certificate_fingerprint"],
                              file_sha256=(listed or {}).get("sha256"))
             after = predicted if self.module.check_mode else self._mutate(
-                session, entry, lambda: session.enable(entry["certificate"], entry["certificate_password"],
-                                                       entry["requester_id"], services))
+                session, entry,
+                lambda: session.enable(entry["certificate"], entry["certificate_password"], entry["requester_id"],
+                                       services),
+                lambda state: _same(state, dict(entry, services=services), None))
         else:
             services = sorted(set(entry["services"]) & set(before.get("services") or []))
             if not services:
@@ -438,15 +445,18 @@ class _Run(object):
             predicted = dict(before, services=remaining, enabled=bool(remaining))
             if not remaining:
                 predicted.update(_UNKNOWN)
-            after = predicted if self.module.check_mode else self._mutate(session, entry, lambda: session.disable(services))
+            after = predicted if self.module.check_mode else self._mutate(
+                session, entry, lambda: session.disable(services),
+                lambda state: not set(services) & set(state.get("services") or []))
         record = self._record(entry, nome=access.get("nome"), status="changed", changed=True, acted=services,
                               previous=before, state=after, message=note)
         if not self.module.check_mode:
             self._verify(session, entry, record, services)
 
-    def _mutate(self, session, entry, call):
-        """Send the mutation once. When its fate is unknown (HTTP 5xx, connection lost, timeout after
-        sending), read the state back rather than sending it again: ``_verify`` then decides."""
+    def _mutate(self, session, entry, call, applied):
+        """Send the mutation. When its fate is unknown (HTTP 5xx, connection lost, timeout after
+        sending), read the state back instead of sending it blindly again: applied -> that state is
+        the answer; not applied -> it is sent once more, and a second failure is the error."""
         try:
             return call()
         except PecApiError as exc:
@@ -456,9 +466,13 @@ class _Run(object):
                 state = session.read_state()
             except PecApiError:
                 raise exc
-            self.module.warn("município %s: %s; a leitura seguinte do estado decide se o pedido foi aplicado"
-                             % (entry["ibge"] or "?", self.scrub(exc.message)))
-            return state
+            where = "município %s: %s" % (entry["ibge"] or "?", self.scrub(exc.message))
+            if applied(state):
+                self.module.warn("%s; a leitura seguinte mostra o pedido aplicado" % where)
+                return state
+            self.module.warn("%s; a leitura seguinte mostra que o pedido não foi aplicado, então ele foi enviado "
+                             "uma vez mais" % where)
+            return call()
 
     def _verify(self, session, entry, record, services):
         got = record["state"]
@@ -501,9 +515,10 @@ def run(module):
         except PecApiError as exc:
             job.on_error(entry, exc)
 
+    refused_now = []
     try:
         for_each_municipality(params, contract, entries, work, job.on_error, job.scrub, module.warn,
-                              force=params["force_login"] and not module.check_mode)
+                              force=params["force_login"] and not module.check_mode, refused_now=refused_now)
     except ValueError as exc:  # credentials that must not reach the PEC
         module.fail_json(msg=job.scrub(str(exc)), error_code="invalid_input")
     except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
@@ -512,6 +527,7 @@ def run(module):
     result = {
         "changed": any(r["changed"] for r in results),
         "contract": contract.get("name"),
+        "logins_refused": refused_now,
         "municipios": results,
         "message": "; ".join("município %s: %s" % (r["ibge"] or "?", r["message"]) for r in results),
     }

@@ -148,6 +148,11 @@ certificates:
   returned: always
   type: list
   elements: dict
+logins_refused:
+  description: CPFs whose password the PEC refused in this run (the action plugin remembers them, see O(retry_refused_login)).
+  returned: always
+  type: list
+  elements: str
 force_login_used:
   description: Whether the logins were forced (O(force_login=true) outside check mode), which ends the session of a person
     using the PEC with that CPF.
@@ -228,7 +233,7 @@ def run(module):
     result = {
         "changed": False, "url": probe.url, "reachable": False, "pec_version": None, "contract": contract.get("name"),
         "error": None, "error_code": None, "certificates_available": [], "certificates": [], "municipios": [],
-        "force_login_used": False,
+        "force_login_used": False, "logins_refused": [],
     }
     try:
         probe.probe()
@@ -276,7 +281,8 @@ def run(module):
     force = params["force_login"] and not module.check_mode
     result["force_login_used"] = bool(force)
     try:
-        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn, force=force)
+        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn, force=force,
+                              refused_now=result["logins_refused"])
     except ValueError as exc:  # credentials that must not reach the PEC
         module.fail_json(msg=scrub(str(exc)), error_code="invalid_input", **result)
     result["municipios"] = [found[id(entry)] for entry in entries if id(entry) in found]

@@ -16,9 +16,12 @@ import yaml
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.esus.rnds.plugins.module_utils._pec_api import normalize_url, normalize_username
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
+from ansible_collections.esus.rnds.plugins.plugin_utils._refused_logins import RefusedLogins
 
 DEFAULT_CONTRACT = "modelo"
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -91,5 +94,35 @@ class ContractAction(ActionBase):
             args["api_contract"] = load_contract(args.get("api_contract"), base_dir)
         except ContractError as exc:
             raise AnsibleActionFail(to_native(exc))
+        host = (task_vars or {}).get("inventory_hostname") or ""
+        url = normalize_url(args.get("url"))
+        logins = _logins(args)
+        retry = boolean(args.pop("retry_refused_login", False), strict=False)
+        refused = []
+        with RefusedLogins() as memo:
+            for cpf, password in logins.items():
+                if retry:
+                    memo.forget(host, url, cpf, password)
+                elif memo.refused_at(host, url, cpf, password):
+                    refused.append({"cpf": cpf, "at": memo.refused_at(host, url, cpf, password)})
+        args["refused_logins"] = refused
         result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+        newly = [cpf for cpf in result.get("logins_refused") or [] if cpf in logins]
+        if newly:
+            with RefusedLogins() as memo:
+                for cpf in newly:
+                    memo.record(host, url, cpf, logins[cpf])
         return result
+
+
+def _logins(args):
+    """{cpf: password} of the task (top-level username/password and each municipios entry)."""
+    out = {}
+    entries = args.get("municipios") if isinstance(args.get("municipios"), list) else []
+    for item in [args] + [e for e in entries if isinstance(e, dict)]:
+        username = item.get("username") or args.get("username")
+        password = item.get("password") or args.get("password")
+        cpf = normalize_username(username) if isinstance(username, str) else None
+        if cpf and isinstance(password, str) and password:
+            out.setdefault(cpf, password)
+    return out

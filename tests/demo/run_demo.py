@@ -60,6 +60,7 @@ def demo_secrets():
 
 def playbook(name, *extra):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+               ESUS_RNDS_STATE_DIR=os.path.join(BUILD, "controller-state"),
                ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(INVENTORY, "hosts.yml"),
            "--vault-password-file", VAULT_PASSWORD_FILE, os.path.join(REPO, "playbooks", name)] + list(extra)

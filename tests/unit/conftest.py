@@ -116,6 +116,8 @@ def ansible_env(tmp_path):
         ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
         PATH=bindir + os.pathsep + env.get("PATH", ""),
         PYTHONDONTWRITEBYTECODE="1",
+        # The controller's memory of refused PEC logins: one per test, never the user's home.
+        ESUS_RNDS_STATE_DIR=os.environ.get("ESUS_RNDS_STATE_DIR") or str(tmp_path / "esus-rnds-state"),
     )
     return env
 

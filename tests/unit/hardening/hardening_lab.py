@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 import testca
 
@@ -38,19 +39,27 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "pec_simulator"))
 sys.path.insert(0, os.path.join(REPO, "tests", "rnds_mock"))
 
-from harness import Simulator  # noqa: E402  pylint: disable=wrong-import-position
+from harness import Simulator, cpf, format_cpf  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOKS = os.path.join(REPO, "playbooks")
 VAULT_PASSWORD = "cofre-do-laboratorio"
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                       r"\s+failed=(?P<failed>\d+)", re.M)
 TASK_LINE_RE = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
+# Audit actions of the PEC (manual, audit table): one line per service.
+AUDIT_ENABLE = "Habilitar o PEC a acessar %s"
+AUDIT_DISABLE = "Desabilitar PEC a acessar %s"
 
 
 def password(label):
     """(password, core): HARD_PASSWORD with a unique alphanumeric core in the middle."""
     core = "K%s%s" % (re.sub(r"[^A-Za-z0-9]", "", label), pysecrets.token_hex(5))
     return "%s %s $(id) ${IFS} ção ñ" % (testca.HARD_PASSWORD, core), core
+
+
+def admin_cpf(name):
+    """A valid CPF (11 digits), the same for the same host name in every run of the suite."""
+    return cpf(zlib.crc32(name.encode("utf-8")))
 
 
 def recap(output):
@@ -189,6 +198,73 @@ class CmdlineSampler(threading.Thread):
 
 
 # ------------------------------------------------------------------------------------------
+# Output and request log
+
+
+def fatal_messages(output, task=None):
+    """{host: msg} of the ``fatal: [host]: FAILED! => {...}`` lines of ``output`` (of task ``task`` only)."""
+    found, current = {}, None
+    for line in output.splitlines():
+        match = TASK_LINE_RE.match(line)
+        if match:
+            current = match.group("name")
+            continue
+        match = re.match(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! => (?P<json>\{.*\})\s*$", line)
+        if match and (task is None or current == task):
+            try:
+                found[match.group("host")] = json.loads(match.group("json")).get("msg") or ""
+            except ValueError:
+                found[match.group("host")] = match.group("json")
+    return found
+
+
+NOT_AUTHENTICATED = "NaoAutenticadoException"
+
+
+def session_problems(lines, cpf, login_timed_out=False, restarts=()):
+    """What is wrong with the sessions of one run, read from one PEC's request log (``lines``).
+
+    The PEC allows one session per user and locks an account after failed logins, so a run must:
+    log in with the CPF at most twice (one login, plus at most one new login after the PEC ended the
+    session), use no other user, and end every session it opened with a Logout - a session the PEC
+    ended itself (HTTP 401, ``NaoAutenticadoException``) needs none. ``login_timed_out``: the client
+    gave up waiting for the only Login (the PEC answered it after the timeout), so that session
+    cannot be logged out: it must be the run's last request. ``restarts``: indexes in ``lines``
+    where the PEC was restarted (its sessions are gone from there on).
+    """
+    problems = []
+    logins = [line for line in lines if line["operation"] == "Login"]
+    if len(logins) > 2:
+        problems.append("%d logins do CPF %s numa execução (máximo: 1 + 1 novo login)" % (len(logins), cpf))
+    users = set(line["user"] for line in lines if line.get("user"))
+    if users - {cpf}:
+        problems.append("usuários inesperados no registro de pedidos: %s" % sorted(users - {cpf}))
+    if login_timed_out:
+        if len(logins) != 1 or lines[-1] is not logins[0]:
+            problems.append("o login que expirou no cliente não foi o único nem o último pedido: %s"
+                            % [line["operation"] for line in lines])
+        return problems
+    open_session = False
+    for number, line in enumerate(lines):
+        if number in restarts:
+            open_session = False
+        ok = line["status"] == 200 and not line.get("classification")
+        if line["operation"] == "Login" and ok:
+            if open_session:
+                problems.append("novo login com a sessão anterior ainda aberta")
+            open_session = True
+        elif line["operation"] == "Logout" and ok:
+            if not open_session:
+                problems.append("Logout sem sessão aberta")
+            open_session = False
+        elif line.get("classification") == NOT_AUTHENTICATED:
+            open_session = False  # the PEC ended the session (restart, idle timeout)
+    if open_session and len(lines) not in restarts:
+        problems.append("a execução terminou sem Logout (pedidos: %s)" % [line["operation"] for line in lines])
+    return problems
+
+
+# ------------------------------------------------------------------------------------------
 # Processes
 
 
@@ -254,12 +330,15 @@ class Host:
         self.admin_password = admin_password
         self.install_dir = os.path.join(lab.root, "srv", name, "e-SUS")
         self.chaves = os.path.join(self.install_dir, "webserver", "chaves")
-        self.admin_user = "admin.%s" % name
+        # The PEC user name is the Administrador Municipal's CPF: the simulator knows the digits, the
+        # inventory writes it with punctuation (the collection sends digits only).
+        self.admin_cpf = admin_cpf(name)
+        self.admin_user = format_cpf(self.admin_cpf)
         os.makedirs(os.path.join(self.install_dir, "webserver"), exist_ok=True)
         admin_file = os.path.join(lab.operator, "%s.admins" % name)
         fd = os.open(admin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("%s:%s:%s\n" % (self.admin_user, admin_password, ibge))
+            handle.write("%s:%s:%s\n" % (self.admin_cpf, admin_password, ibge))
         self.sim = Simulator(self.install_dir, admins=[], municipios=[ibge],
                              extra_args=["--admin-file", admin_file], **sim_kwargs)
         self.cert_name = "fms-%s.pfx" % ibge
@@ -295,11 +374,31 @@ class Host:
             return hashlib.sha256(handle.read()).hexdigest()
 
     def state(self, service="RNDS"):
-        return self.sim.state()["municipios"][self.ibge]["servicos"][service]
+        """The municipality's certificate in the PEC (state.json v2), plus ``habilitado`` for ``service``.
 
-    def enable_successes(self):
+        The PEC keeps one certificate per municipality and the services enabled with it
+        (``certificado``, ``servicos``, ``identificadorSolicitante``, ``habilitadoEm``, ``validoAte``,
+        ``fingerprintSha256``, ``arquivoSha256``).
+        """
+        certificate = dict(self.sim.state()["municipios"][self.ibge]["certificado"])
+        certificate["habilitado"] = service in (certificate.get("servicos") or []) and bool(certificate.get("certificado"))
+        return certificate
+
+    def enable_successes(self, service="RNDS"):
+        """Audit lines of the PEC for a successful "Habilitar o PEC a acessar <service>"."""
         return [line for line in self.sim.audit_lines()
-                if line["action"].startswith("Habilitar") and line["result"] == "sucesso"]
+                if line["action"] == AUDIT_ENABLE % service and line["result"] == "sucesso"]
+
+    def disable_successes(self, service="RNDS"):
+        return [line for line in self.sim.audit_lines()
+                if line["action"] == AUDIT_DISABLE % service and line["result"] == "sucesso"]
+
+    def requests_since(self, start):
+        """Lines of the simulator's request log from line ``start`` on (see ``request_mark``)."""
+        return self.sim.requests()[start:]
+
+    def request_mark(self):
+        return len(self.sim.requests())
 
 
 class Lab:
@@ -418,17 +517,23 @@ class Lab:
 
     # -- secrets -------------------------------------------------------------------------
     def add_runtime_secrets(self):
-        """Contra chaves (from each simulator's state file) and RNDS tokens (mock token log)."""
+        """Contra chaves (from each simulator's state file) and RNDS tokens (mock token log).
+
+        The contra-chave belongs to the installation (state.json v2, top-level ``contra_chave``); a
+        per-municipality one is searched for too, should a PEC ever keep one.
+        """
         for name, host in self.hosts.items():
             try:
                 state = host.sim.state()
             except OSError:
                 continue
-            for ibge, entry in state["municipios"].items():
-                cc = entry.get("contra_chave")
+            found = [("contra chave de %s" % name, state.get("contra_chave"))]
+            found += [("contra chave de %s/%s" % (name, ibge), entry.get("contra_chave"))
+                      for ibge, entry in (state.get("municipios") or {}).items() if isinstance(entry, dict)]
+            for label, cc in found:
                 if cc:
-                    self.secrets.add("contra chave de %s/%s" % (name, ibge), cc)
-                    self.secrets.add("contra chave de %s/%s sem hífens" % (name, ibge), cc.replace("-", ""))
+                    self.secrets.add(label, cc)
+                    self.secrets.add(label + " sem hífens", cc.replace("-", ""))
         if self.mock is not None:
             for number, token in enumerate(self.mock.tokens()):
                 self.secrets.add("token RNDS %d" % number, token)

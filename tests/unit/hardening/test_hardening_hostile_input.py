@@ -26,11 +26,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness import run_playbook, sim_factory  # noqa: F401  pylint: disable=unused-import
+from harness import cpf, format_cpf, run_playbook, sim_factory  # noqa: F401  pylint: disable=unused-import
 import hardening_lab
 
 PASSWORD = testca.HARD_PASSWORD
-ADMIN = "admin"
+ADMIN_CPF = cpf(4242)  # the PEC user name is the Administrador Municipal's CPF
+ADMIN = format_cpf(ADMIN_CPF)  # as an inventory writes it
 ADMIN_PASSWORD = "Adm!n " + testca.HARD_PASSWORD
 SP = "3550308"
 
@@ -168,7 +169,7 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
     leaf = test_ca.issue_ecnpj()
 
     def pec(**kwargs):
-        sim = sim_factory(admins=["%s:%s" % (ADMIN, ADMIN_PASSWORD)], municipios=[SP], start=False, **kwargs)
+        sim = sim_factory(admins=["%s:%s" % (ADMIN_CPF, ADMIN_PASSWORD)], municipios=[SP], start=False, **kwargs)
         os.makedirs(sim.chaves)
         testca.write_pkcs12(os.path.join(sim.chaves, "fms.pfx"), leaf, PASSWORD)
         return sim.start()
@@ -220,9 +221,12 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
     # nothing was enabled anywhere a task was refused (the two accepted tasks enabled one each)
     for sim in (plain, garbage, huge):
         assert not any(line["action"].startswith("Habilitar") for line in sim.audit_lines())
-        assert not sim.state()["municipios"][SP]["servicos"]["RNDS"]["habilitado"]
+        certificate = sim.state()["municipios"][SP]["certificado"]
+        assert certificate["certificado"] is None and certificate["servicos"] == [], certificate
     for sim in (self_signed, wrong_host):
-        assert [line["result"] for line in sim.audit_lines()] == ["sucesso"]
+        assert [(line["action"], line["result"]) for line in sim.audit_lines()] == [
+            (hardening_lab.AUDIT_ENABLE % "RNDS", "sucesso")]
+        assert sim.state()["municipios"][SP]["certificado"]["servicos"] == ["RNDS"]
     _assert_no_secret(proc)
 
 

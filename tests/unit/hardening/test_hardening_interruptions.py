@@ -11,6 +11,10 @@ kill: each .pfx/.p12 in ``chaves`` is one of the two complete versions (sha256),
 PEC would list is there, and the PEC still has RNDS enabled with a file that exists in ``chaves``
 and opens with the password. At the end the next run converges (rc 0, no temporary file left)
 and the one after reports changed=0.
+
+A run killed between its PEC login and its logout leaves that session open in the PEC (one session
+per user: the next login of the CPF would be refused, and the collection never forces by default).
+After each kill the test counts those sessions and ends them, as the PEC's idle timeout would.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import hardening_lab
 KILLS = 24
 ROTATE_KILLS = 6
 DEPLOY_TASK = "esus.rnds.certificate : Deploy the certificate into the chaves folder"
-ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of each municipality in the PEC"
+ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of every municipality in the PEC"
 SLOW = 0.3
 
 
@@ -101,6 +105,19 @@ def _check_invariants(host, allowed, enabled_expected=True):
             elif not _opens(path, host.cert_password):
                 problems.append("%s: %s não abre com a senha" % (host.name, state["certificado"]))
     return problems, leftovers
+
+
+def _end_orphan_sessions(hosts):
+    """End the sessions a killed run left open in each PEC (the PEC's idle timeout); returns how many there were."""
+    time.sleep(2 * SLOW)  # a login in flight when the run was killed is answered (and opens its session) after SLOW
+    orphans = 0
+    for host in hosts:
+        live = host.sim.stats()["sessions"].get(host.admin_cpf, 0)
+        if live:
+            orphans += live
+            host.sim.set_fault(expire_sessions="now")
+        assert host.sim.stats()["sessions"].get(host.admin_cpf, 0) == 0
+    return orphans
 
 
 def _writing(folders):
@@ -198,7 +215,7 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
     for host in hosts:
         assert host.state()["habilitado"] and _sha256(os.path.join(host.chaves, host.cert_name)) == _sha256(host.versions[0])
 
-    problems, leftovers, phases = [], set(), {}
+    problems, leftovers, phases, orphans = [], set(), {}, 0
     for number in range(KILLS):
         for host in hosts:  # every run wants the other version: a write and an enable each time
             host.vars["rnds_certificate_src"] = host.versions[(number + 1) % 2]
@@ -214,8 +231,10 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
             found, temp = _check_invariants(host, host.allowed)
             problems += ["kill %d (%s): %s" % (number, killed_in, p) for p in found]
             leftovers.update(temp)
+        orphans += _end_orphan_sessions(hosts)
     print("hardening/interruptions: %d kills during a renewal (site.yml), deploy window %.1fs, enable window %.1fs, "
-          "phases %s, temp files left %d" % (KILLS, deploy_window, enable_window, phases, len(leftovers)))
+          "phases %s, temp files left %d, PEC sessions left open %d"
+          % (KILLS, deploy_window, enable_window, phases, len(leftovers), orphans))
     assert problems == []
     # nothing a killed run left behind (install dirs, HOME with ~/.ansible/tmp, TMPDIR) holds a password
     leaks, _files = lab.scan_files()
@@ -261,6 +280,7 @@ def test_random_kills_never_leave_a_partial_certificate_or_a_pec_without_one(lab
         for host in hosts:
             found, temp = _check_invariants(host, host.allowed)
             problems += ["rotação, kill %d (%s): %s" % (number, killed_in, p) for p in found]
+        _end_orphan_sessions(hosts)
     print("hardening/interruptions: %d kills during a rotation (rotate.yml), window %.1fs, phases %s"
           % (ROTATE_KILLS, rotate_window, rotate_phases))
     assert problems == []

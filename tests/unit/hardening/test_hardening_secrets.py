@@ -73,7 +73,10 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
     assert site.recap["pec-ok"]["failed"] == 0, site.output
     for host in ("pec-certpw", "pec-adminpw", "pec-expired", "pec-down"):
         assert site.recap[host]["failed"] == 1, (host, site.output)
-    assert "senha" in site.output and "login recusado" in site.output and "expirou" in site.output
+    assert "senha" in site.output and "expirou" in site.output
+    # the wrong admin password was refused once (check run), then never sent again (the controller remembers)
+    assert "login recusado" in dict(runs)["site --check --diff"].output
+    assert "já foi recusada" in site.output
     assert "PEC não responde" in site.output
     assert all("<pec-ok> EXEC" in proc.output for _label, proc in runs)  # -vvvv shows the connection
     assert '"plays"' in dict(runs)["audit json"].stdout
@@ -84,6 +87,9 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
     assert len(lab.mock.tokens()) >= 2  # enable verification and audit both got a token
 
     lab.add_runtime_secrets()
+    # the installation's contra-chave of every PEC (state.json, top level), with and without hyphens
+    contra_chaves = [label for label, _value in lab.secrets.items if label.startswith("contra chave")]
+    assert len(contra_chaves) == 2 * len(lab.hosts), contra_chaves
     n_secrets, n_forms = lab.secrets.count()
     assert n_secrets >= 15  # passwords, contra chaves and tokens
     leaks = []

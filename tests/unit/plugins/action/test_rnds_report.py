@@ -101,15 +101,42 @@ def test_writes_every_format_with_safe_modes(tmp_path, collections_dir):
     report = json.loads((dest / "rnds-report.json").read_text(encoding="utf-8"))
     assert [h["host"] for h in report["hosts"]] == sorted((h["host"] for h in report["hosts"]), key=lambda n: (n.lower(), n))
     assert report["summary"] == result["summary"]
-    assert report["summary"]["hosts_total"] == 8 and report["summary"]["error"] == 4
+    assert report["summary"]["hosts_total"] == 10 and report["summary"]["error"] == 4
+    assert report["summary"]["manual_pending_municipios"] == 1 and report["summary"]["unverified_municipios"] == 2
     assert report["generated_at"].endswith("Z") and report["generated_at"] == result["generated_at"]
     rows = list(csv.reader(io.StringIO((dest / "rnds-report.csv").read_bytes().decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][0] == "host" and len(rows) == 11
+    assert rows[0][0] == "host" and len(rows) == 13
     assert "Relatório gravado em" in result["msg"]
     # secrets given as inventory data never reach the files or the output
     for name in NAMES:
         assert SECRET not in (dest / name).read_text(encoding="utf-8")
     assert SECRET not in output
+
+
+def test_rnds_situation_in_every_format(tmp_path, collections_dir):
+    """pec_rnds_info results in the module's shape (one state per municipality, status manual_pending, a login
+    refused because the admin was using the PEC) become rnds_status, the CSV column and the HTML cell/card."""
+    dest = tmp_path / "situacao"
+    rc, result, output = run(tmp_path, collections_dir, {"results": fleet_results(), "dest": str(dest)})
+    assert rc == 0, output
+    report = json.loads((dest / "rnds-report.json").read_text(encoding="utf-8"))
+    hosts = dict((h["host"], h) for h in report["hosts"])
+    manual = hosts["pec-contrato"]
+    assert manual["rnds_status"] == "manual_pending" and manual["status"] == "warning"
+    assert manual["municipios"][0]["rnds_status"] == "manual_pending" and manual["municipios"][0]["rnds_enabled"] is None
+    assert [p["code"] for p in manual["problem_details"]] == ["manual_pending"]
+    session = hosts["pec-sessao-aberta"]
+    assert session["rnds_status"] == "unverified" and session["status"] == "warning"
+    assert [(p["code"], p["severity"]) for p in session["problem_details"]] == [("not_verified_session", "warning")]
+    assert hosts["pec-campinas"]["rnds_status"] == "enabled"
+    rows = list(csv.DictReader(io.StringIO((dest / "rnds-report.csv").read_bytes().decode("utf-8-sig")), delimiter=";"))
+    situation = dict((r["host"], r["situação RNDS"]) for r in rows if r["host"] in hosts and r["município"])
+    assert situation["pec-contrato"] == "habilitação manual pendente"
+    assert situation["pec-sessao-aberta"] == "não verificado"
+    assert situation["pec-campinas"] == "habilitado"
+    page = (dest / "rnds-report.html").read_text(encoding="utf-8")
+    assert '<td class="warn" data-sort="">habilitação manual pendente</td>' in page
+    assert '<span class="l">habilitação manual pendente</span>' in page
 
 
 def test_check_mode_still_writes_the_report(tmp_path, collections_dir):
@@ -138,8 +165,8 @@ def test_second_run_replaces_files_and_reports_no_change(tmp_path, collections_d
 
 @pytest.mark.parametrize("level,expected_hosts", [
     ("error", ["pec-consorcio-vale", "pec-jundiai", "pec-piracicaba", "pec-sem-ansible"]),
-    ("warning", ["<script>alert(1)</script>", "pec-consorcio-vale", "pec-jundiai", "pec-piracicaba",
-                 "pec-sem-ansible", "pec-sorocaba"]),
+    ("warning", ["<script>alert(1)</script>", "pec-consorcio-vale", "pec-contrato", "pec-jundiai", "pec-piracicaba",
+                 "pec-sem-ansible", "pec-sessao-aberta", "pec-sorocaba"]),
 ])
 def test_fail_on_fails_after_writing(tmp_path, collections_dir, level, expected_hosts):
     dest = tmp_path / level

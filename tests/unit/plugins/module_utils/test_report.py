@@ -63,6 +63,7 @@ def test_healthy_host_is_ok():
     assert municipio["cadsus_enabled"] is False
     assert municipio["requester_id"] == "REQ-1"
     assert municipio["expected_certificate"] == "fms.pfx"
+    assert municipio["rnds_status"] == "enabled" and entry["rnds_status"] == "enabled"
     assert "contra_chave" not in municipio
 
 
@@ -71,8 +72,9 @@ def test_required_host_fields_present():
     for key in ("host", "status", "rnds_enabled", "certificate", "days_remaining", "not_after", "problems",
                 "municipios", "pec_version", "reachable", "auth"):
         assert key in entry
-    for key in ("ibge", "nome", "status", "rnds_enabled", "cadsus_enabled", "certificate", "days_remaining",
-                "not_after", "requester_id", "problems"):
+    assert entry["rnds_status"] in R.RNDS_STATUS_PT
+    for key in ("ibge", "nome", "status", "rnds_status", "rnds_enabled", "cadsus_enabled", "certificate",
+                "days_remaining", "not_after", "requester_id", "problems"):
         assert key in entry["municipios"][0]
 
 
@@ -105,7 +107,8 @@ def test_pec_unreachable_is_error_and_mentions_service_state():
     assert entry["status"] == "error" and entry["reachable"] is False
     # The expected municipality is still listed, not verified, and inherits the host error.
     [municipio] = entry["municipios"]
-    assert municipio["status"] == "error" and municipio["rnds_enabled"] is False and municipio["problems"] == []
+    assert municipio["status"] == "error" and municipio["rnds_enabled"] is None and municipio["problems"] == []
+    assert municipio["rnds_status"] == "unverified"
 
 
 def test_pec_not_installed():
@@ -370,15 +373,114 @@ def test_auth_loop_per_municipality():
 
 def test_municipio_error_reported_by_pec():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(error="Acesso negado para este município")]))
-    assert "Acesso negado" in only(entry, "municipio_error")["message"]
+    problem = only(entry, "municipio_error")
+    assert "Acesso negado" in problem["message"] and problem["message"].startswith("Não verificado")
 
 
-def test_municipio_error_does_not_claim_not_enabled():
+@pytest.mark.parametrize("legacy", [False, True], ids=["state", "por-servico"])
+def test_municipio_error_does_not_claim_not_enabled(legacy):
     unknown = dict.fromkeys(("enabled", "enabled_at", "certificate", "fingerprint_sha256", "not_after", "requester_id"))
-    municipio = sf.municipio(rnds=dict(unknown), cadsus=dict(unknown), error="Senha do administrador inválida")
+    municipio = sf.municipio(rnds=dict(unknown), cadsus=dict(unknown), error="Senha do administrador inválida",
+                             legacy=legacy)
     entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(services=["rnds", "cadsus"]))
     assert codes(entry) == [("municipio_error", "error")]
-    assert entry["municipios"][0]["rnds_enabled"] is False and entry["municipios"][0]["cadsus_enabled"] is False
+    # not read: neither "enabled" nor "not enabled"
+    [out] = entry["municipios"]
+    assert out["rnds_enabled"] is None and out["cadsus_enabled"] is None
+    assert out["rnds_status"] == "unverified" and entry["rnds_status"] == "unverified"
+    assert entry["rnds_enabled"] is False  # true only when every municipality is enabled
+
+
+# ------------------------------------------------- municipalities the PEC could not read or change
+
+
+def test_manual_pending_municipality_is_a_warning_with_the_steps():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.manual_pending()]), auth=sf.auth())
+    problem = only(entry, "manual_pending")
+    assert codes(entry) == [("manual_pending", "warning")]
+    assert problem["scope"] == "3550308"
+    message = problem["message"]
+    assert message.startswith("Habilitação manual pendente em São Paulo (IBGE 3550308)")
+    assert "Gestão municipal > Certificados" in message and "fms.pfx" in message and "REQ-1" in message
+    assert "rnds_pec_api_contract" in message
+    [municipio] = entry["municipios"]
+    assert municipio["rnds_status"] == "manual_pending" and municipio["status"] == "warning"
+    assert municipio["rnds_enabled"] is None  # never claimed either way
+    assert municipio["problems"] == [message]
+    assert entry["rnds_status"] == "manual_pending" and entry["status"] == "warning"
+    assert entry["rnds_enabled"] is False
+    summary = R.build_report([entry], now=NOW)["summary"]
+    assert summary["manual_pending_municipios"] == 1 and summary["unverified_municipios"] == 0
+    assert summary["warning"] == 1 and summary["rnds_enabled_municipios"] == 0
+
+
+def test_manual_pending_wins_the_host_situation():
+    """A host's rnds_status is the most urgent of its municipalities: manual > unverified > disabled > enabled."""
+    situations = {
+        "manual_pending": sf.manual_pending("1", "Um"),
+        "unverified": sf.session_open("2", "Dois"),
+        "disabled": sf.municipio("3", "Três", rnds=sf.service_state(enabled=False)),
+        "enabled": sf.municipio("4", "Quatro"),
+    }
+    order = list(R.RNDS_STATUS_PT)
+    assert order == ["manual_pending", "unverified", "disabled", "enabled"]
+    for start in range(len(order)):
+        wanted = order[start:]
+        entry = evaluate(rnds_info=sf.rnds_info([situations[s] for s in reversed(wanted)]))
+        assert entry["rnds_status"] == wanted[0], (wanted, entry["rnds_status"])
+        assert [m["rnds_status"] for m in entry["municipios"]] == list(reversed(wanted))
+
+
+def test_already_logged_in_is_not_verified_and_only_a_warning():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.session_open()]))
+    problem = only(entry, "not_verified_session")
+    assert codes(entry) == [("not_verified_session", "warning")]
+    assert problem["message"].startswith("Não verificado")
+    assert "já tem uma sessão aberta" in problem["message"] and "fora do horário de atendimento" in problem["message"]
+    [municipio] = entry["municipios"]
+    assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
+    assert municipio["status"] == "warning" and entry["status"] == "warning"
+    assert entry["rnds_status"] == "unverified"
+    # not read is not "not enabled": no rnds_not_enabled / state_unknown claim
+    assert "rnds_not_enabled" not in [code for code, dummy in codes(entry)]
+    summary = R.build_report([entry], now=NOW)["summary"]
+    assert summary["unverified_municipios"] == 1 and summary["manual_pending_municipios"] == 0
+
+
+def test_login_refused_is_not_verified_and_an_error():
+    entry = evaluate(rnds_info=sf.rnds_info([sf.login_refused()]))
+    problem = only(entry, "municipio_error")
+    assert codes(entry) == [("municipio_error", "error")]
+    assert problem["message"].startswith("Não verificado: o PEC recusou a leitura do município São Paulo (IBGE 3550308)")
+    assert "login recusado para o CPF" in problem["message"] and "CPF" in problem["message"]
+    [municipio] = entry["municipios"]
+    assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
+    assert municipio["status"] == "error" and entry["status"] == "error"
+    assert entry["rnds_status"] == "unverified"
+
+
+def test_state_shape_and_per_service_shape_give_the_same_report():
+    """pec_rnds_info now returns one ``state`` per municipality; the per-service shape is still accepted."""
+    dummy, current = sf.build()
+    dummy, legacy = sf.build(legacy=True)
+    assert current == legacy
+    raw = sf.fleet()[0]["rnds_info"]["municipios"][0]
+    assert "state" in raw and "rnds" not in raw  # the fixtures use the module's shape
+
+
+def test_one_certificate_serves_both_services():
+    state = sf.state(services=["rnds", "cadsus"], certificate="fms.pfx", days=90)
+    entry = evaluate(rnds_info=sf.rnds_info([dict(sf.municipio(), state=state)]),
+                     expected=sf.expected(services=["rnds", "cadsus"]))
+    assert entry["status"] == "ok", entry["problems"]
+    [municipio] = entry["municipios"]
+    assert municipio["rnds_enabled"] is True and municipio["cadsus_enabled"] is True
+    assert municipio["certificate"] == "fms.pfx" and municipio["days_remaining"] == 90
+    # the certificate without CADSUS ticked: CADSUS is not enabled
+    entry = evaluate(rnds_info=sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds"]))]),
+                     expected=sf.expected(services=["rnds", "cadsus"]))
+    assert only(entry, "cadsus_not_enabled")["severity"] == "error"
+    assert entry["municipios"][0]["rnds_status"] == "disabled"
 
 
 def test_unknown_state_without_error_is_reported_once():
@@ -454,7 +556,14 @@ def test_host_problems_make_municipality_status_worse():
 
 
 def test_contra_chave_only_when_asked():
-    municipio = sf.municipio()
+    # pec_rnds_info returns the installation's contra-chave at the top level, only when asked
+    rnds_info = sf.rnds_info([sf.municipio()], contra_chave="ABCD-1234-EFGH-5678-IJKL-9012-MNOP-3456")
+    entry = evaluate(rnds_info=rnds_info)
+    assert "contra_chave" not in entry["municipios"][0] and "ABCD-1234" not in json.dumps(entry)
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(report_contra_chave=True))
+    assert entry["municipios"][0]["contra_chave"] == "ABCD-1234-EFGH-5678-IJKL-9012-MNOP-3456"
+    # the older shape kept it on each municipality
+    municipio = sf.municipio(legacy=True)
     municipio["contra_chave"] = "CC-1234"
     entry = evaluate(rnds_info=sf.rnds_info([municipio]))
     assert "contra_chave" not in entry["municipios"][0] and "CC-1234" not in json.dumps(entry)
@@ -478,12 +587,17 @@ def test_build_report_sorts_and_summarizes():
     names = [h["host"] for h in report["hosts"]]
     assert names == sorted(names, key=lambda n: (n.lower(), n))
     summary = report["summary"]
-    assert summary["hosts_total"] == 8
-    assert summary["ok"] + summary["warning"] + summary["error"] == 8
-    assert summary["municipios_total"] == 9
+    assert summary["hosts_total"] == 10
+    assert summary["ok"] + summary["warning"] + summary["error"] == 10
+    assert summary["municipios_total"] == 11
     assert summary["expired"] == 1                 # Hortolândia
     assert summary["expiring_30"] == 2             # Sorocaba (12), Santos (20)
     assert summary["unreachable"] == 2             # pec-jundiai, pec-sem-ansible
+    assert summary["manual_pending_municipios"] == 1  # Santo André (pec-contrato)
+    assert summary["unverified_municipios"] == 2   # São Bernardo (session open), Jundiaí (PEC unreachable)
+    situation = dict((h["host"], h["rnds_status"]) for h in report["hosts"])
+    assert situation["pec-contrato"] == "manual_pending" and situation["pec-sessao-aberta"] == "unverified"
+    assert situation["pec-consorcio-vale"] == "disabled" and situation["pec-campinas"] == "enabled"
     assert module.hosts_at_or_above(report, "error")
     assert set(h["host"] for h in module.hosts_at_or_above(report, "warning")) >= set(
         h["host"] for h in module.hosts_at_or_above(report, "error"))
@@ -514,7 +628,8 @@ def test_render_csv_for_brazilian_spreadsheets():
     rows = _csv_rows(report)
     assert list(rows[0].keys()) == R.CSV_HEADER
     # one line per municipality; hosts without municipality get one line
-    assert len(rows) == 10
+    assert len(rows) == 12
+    assert R.CSV_HEADER.index("situação RNDS") == R.CSV_HEADER.index("RNDS habilitado") + 1
     vale = [r for r in rows if r["host"] == "pec-consorcio-vale"]
     assert [r["município"] for r in vale] == ["Americana", "Hortolândia", "Nova Odessa"]
     assert all(r["status do host"] == "erro" for r in vale)  # host columns repeated
@@ -530,6 +645,22 @@ def test_render_csv_for_brazilian_spreadsheets():
     assert "velho.p12" in horto["problemas"]  # host-level problem repeated on the line
     ghost = [r for r in rows if r["host"] == "pec-sem-ansible"][0]
     assert ghost["município"] == "" and ghost["status"] == "erro" and ghost["PEC acessível"] == "não"
+    assert ghost["situação RNDS"] == "não verificado"
+    situation = dict((r["município"], r["situação RNDS"]) for r in rows if r["município"])
+    assert situation["Hortolândia"] == "habilitado" and situation["Nova Odessa"] == "não habilitado"
+    assert situation["Jundiaí"] == "não verificado"
+
+
+def test_render_csv_situation_of_municipalities_not_read():
+    dummy, report = sf.build()
+    rows = dict((r["município"], r) for r in _csv_rows(report) if r["município"])
+    manual = rows["Santo André"]
+    assert manual["situação RNDS"] == "habilitação manual pendente"
+    assert manual["RNDS habilitado"] == "" and manual["status"] == "aviso"
+    assert "Habilitação manual pendente em Santo André" in manual["problemas"]
+    session = rows["São Bernardo do Campo"]
+    assert session["situação RNDS"] == "não verificado" and session["RNDS habilitado"] == ""
+    assert session["status"] == "aviso" and session["problemas"].startswith("Não verificado")
 
 
 def test_render_csv_formula_injection_guard():
@@ -578,8 +709,29 @@ def test_render_html_self_contained_and_escaped():
     assert "vencidos" in page
     assert "O certificado b.pfx de Hortolândia (IBGE 3519071) venceu em 07/03/2026" in page
     assert 'id="filtro-texto"' in page and 'id="filtro-status"' in page
-    assert page.count('<tr class="row-') == 10
+    assert page.count('<tr class="row-') == 12
     assert "nenhum em uso<br>esperado: c.pfx" in page  # Nova Odessa, not enabled
+
+
+def _html_row(page, text):
+    [row] = [r for r in re.findall(r'<tr class="row-[^"]*"[^>]*>.*?</tr>', page, re.S) if text in r]
+    return row
+
+
+def test_render_html_situation_cells_and_cards():
+    dummy, report = sf.build()
+    page = R.render_html(report)
+    # the RNDS cell says why there is no yes/no
+    assert '<td class="warn" data-sort="">habilitação manual pendente</td>' in _html_row(page, "Santo André")
+    assert '<td class="unk" data-sort="">não verificado</td>' in _html_row(page, "São Bernardo do Campo")
+    assert "habilitação manual pendente" not in _html_row(page, "Campinas")
+    # summary cards, with their counts and a warning colour when not zero
+    cards = dict((label, (cls, number)) for cls, number, label in re.findall(
+        r'<div class="card (\w+)"><span class="n">([^<]*)</span><span class="l">([^<]*)</span></div>', page))
+    assert cards["habilitação manual pendente"] == ("warning", "1")
+    assert cards["municípios não verificados"] == ("warning", "2")
+    healthy = R.render_html(R.build_report([evaluate()], now=NOW))
+    assert '<div class="card ok"><span class="n">0</span><span class="l">habilitação manual pendente</span></div>' in healthy
 
 
 def test_render_html_without_hosts():
@@ -603,7 +755,8 @@ def test_chart_buckets_weekly():
     assert buckets[1]["label"] == "10/03"
     counts = dict((b["label"], b["count"]) for b in buckets)
     assert counts["17/03"] == 1 and counts["24/03"] == 1  # 12 and 20 days
-    assert beyond == 1 and unknown == 2  # Nova Odessa (not enabled), Jundiaí (PEC unreachable)
+    # Nova Odessa (not enabled), Jundiaí (PEC unreachable), Santo André (manual), São Bernardo (not read)
+    assert beyond == 1 and unknown == 4
 
 
 @pytest.mark.parametrize("value,expected", [

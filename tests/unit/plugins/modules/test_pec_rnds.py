@@ -304,13 +304,42 @@ def test_secrets_never_printed_at_vvvv(multi, run_ansible, tmp_path):  # pylint:
     assert_no_secret(proc)
 
 
-def test_enable_answered_500_is_read_back_not_resent(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    """The simulator applies nothing on a 500, so the read-back shows the municipality not enabled:
-    the run fails without sending the mutation again; the next run enables it."""
+def test_enable_answered_500_is_read_back_before_it_is_sent_again(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    """The simulator applies nothing on a 500: the read-back proves it, so the enable is sent once
+    more (never blindly); had the PEC applied it, the read-back would have been the answer."""
     pec.control({"http500": "1@HabilitarCertificado"})
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r", [enable_task()], variables(pec))
-    assert result["failed"] is True and result["municipios"][0]["error_code"] == "verify_failed", proc.stdout
-    assert any("a leitura seguinte do estado decide" in w for w in result["warnings"])
-    assert operations(pec).count("HabilitarCertificado") == 1
-    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task()], variables(pec))
+    assert proc.returncode == 0 and result["municipios"][0]["status"] == "changed", proc.stdout
+    assert any("não foi aplicado" in w for w in result["warnings"]), result["warnings"]
+    ops = operations(pec)
+    assert ops.count("HabilitarCertificado") == 2
+    first = ops.index("HabilitarCertificado")
+    assert ops[first + 1] == "CertificadoMunicipio"  # read back before sending again
+    pec.control({"http500": "always@HabilitarCertificado"})
+    run_playbook(run_ansible, tmp_path / "r2", [enable_task(requester_id="4508")], variables(pec))
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task(requester_id="4509")], variables(pec))
+    assert result["failed"] is True and result["municipios"][0]["error_code"] == "server_error", proc.stdout
+    assert "aceitou o pedido" not in result["msg"]
+
+
+def test_a_refused_password_is_not_tried_again_by_later_runs(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    """Three runs with a wrong password (site, site, audit) would lock the account: the controller
+    remembers the refusal (an HMAC, never the password) and later runs do not log in with it."""
+    memo = tmp_path / "esus-rnds-state"  # ESUS_RNDS_STATE_DIR of the ansible_env fixture
+    wrong = variables(pec, admin_password=WRONG_PASSWORD)
+    for number in range(3):
+        proc, (result,) = run_playbook(run_ansible, tmp_path / ("r%d" % number), [enable_task()], wrong)
+        assert result["failed"] is True and result["municipios"][0]["error_code"] == "login_refused", proc.stdout
+        assert_no_secret(proc)
+    assert "já foi recusada" in result["msg"] and "rnds_pec_retry_refused_login" in result["msg"]
+    assert operations(pec).count("Login") == 1
+    assert stats(pec)["failed_logins"].get(ADMIN) == 1 and ADMIN not in stats(pec)["locked"]
+    text = (memo / "refused-logins.json").read_text(encoding="utf-8")
+    assert WRONG_PASSWORD not in text and ADMIN not in text
+    assert oct((memo / "refused-logins.json").stat().st_mode & 0o777) == "0o600"
+    # The right password is tried at once; retry_refused_login tries a refused one once more.
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "ok", [enable_task()], variables(pec))
     assert result["municipios"][0]["status"] == "changed", proc.stdout
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "again", [enable_task(retry_refused_login=True)], wrong)
+    assert result["municipios"][0]["error_code"] == "login_refused"
+    assert operations(pec).count("Login") == 3
