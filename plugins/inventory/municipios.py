@@ -220,7 +220,7 @@ MAX_LISTED_PROBLEMS = 50
 # Keys this plugin derives from the CSV; a secrets file may not redefine them.
 CSV_KEYS = frozenset((
     'rnds_municipio_ibge', 'rnds_requester_id', 'rnds_certificate_src', 'rnds_expected_cnpj',
-    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os',
+    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os', 'rnds_inventory_origin',
 ))
 # Keys a secrets file may set: per-municipality variables that are not CSV columns (items of
 # rnds_municipios accept only per-municipality keys, see the esus.rnds.municipality_list filter).
@@ -611,6 +611,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                     path = candidate
                     break
             record['secrets'] = {}
+            record['secrets_file'] = os.path.join(self.get_option('secrets_dir'), os.path.basename(path or record['ibge'] + '.yml'))
+            record['secrets_found'] = path is not None
             if path is None:
                 self.display.warning('%s, linha %d: não há arquivo de segredos %s.yml em %s para %s; as senhas desse município '
                                      'não foram carregadas (crie-o com ansible-vault create).'
@@ -732,6 +734,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             'rnds_certificate_src': os.path.normpath(os.path.join(self._certificates_dir, record['certificado'].replace('\\', '/'))),
             'rnds_expected_cnpj': record['cnpj'],
             'rnds_municipio_nome': record['municipio'],
+            # Where this municipality comes from, so that the roles name the CSV line and the secrets file.
+            'rnds_inventory_origin': {
+                'csv': self._csv_name,
+                'line': record['line'],
+                'secrets': record.get('secrets_file'),
+                'secrets_found': bool(record.get('secrets_found')),
+            },
         }
         entry.update(record.get('secrets') or {})
         return entry
