@@ -22,7 +22,7 @@ import time
 
 import hardening_lab
 
-ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of each municipality in the PEC"
+ENABLE_TASK = "esus.rnds.enable : Habilitar ou desabilitar a RNDS de cada município no PEC"
 
 
 def _site_with_restart(lab, host):

@@ -22,7 +22,7 @@ _HARNESS.loader.exec_module(harness)
 
 PASSWORD = testca.HARD_PASSWORD
 SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
-DEPLOY_TASK = "Deploy the certificate into the chaves folder"
+DEPLOY_TASK = "Implantar o certificado na pasta chaves"
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                       r"\s+failed=(?P<failed>\d+)", re.M)
 
