@@ -187,7 +187,7 @@ def _problem(entry, require, host_name):
     messages = []
     if parts:
         messages.append("%s: %s %s." % (
-            _label(entry, host_name), "falta" if len(parts) == 1 else "faltam", "; ".join(parts)))
+            _label(entry, host_name), "falta" if len(missing) == 1 else "faltam", "; ".join(parts)))
     if any(public in require for public in ("rnds_certificate_src", "rnds_certificate_name")):
         name = str(entry.get("certificate_name") or "")
         lower = name.lower()

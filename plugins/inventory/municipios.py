@@ -645,7 +645,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         for name in sorted(os.listdir(self._secrets_dir)):
             stem, extension = os.path.splitext(name)
             if warn and extension in ('.yml', '.yaml') and stem not in known and re.match(r'^\d{7}$', stem):
-                self.display.warning('%s: o arquivo de segredos %s não corresponde a nenhuma linha válida da planilha; '
+                self.display.warning('%s: o arquivo de segredos %s não corresponde a nenhuma linha da planilha; '
                                      'confira o código IBGE.' % (self._csv_name, name))
 
     def _read_secret_file(self, path):
