@@ -37,7 +37,8 @@ description:
     C(rnds_municipio_nome) and the secrets of that municipality (the keys the C(esus.rnds.municipality_list) filter
     accepts). A host with one line gets the same keys as host variables, plus C(rnds_municipio_uf).
     Every host also gets C(rnds_pec_os) (C(linux) or C(windows)) and C(ansible_host) when the C(endereco) column is
-    set and differs from C(host)."
+    set and differs from C(host). Each municipality also gets C(rnds_inventory_origin) (C(csv), C(line), C(secrets),
+    C(secrets_found)), so that the roles name the spreadsheet line and the secrets file in their messages."
   - "Groups: C(uf_<uf>) (for example C(uf_sp)) as children of C(regiao_norte), C(regiao_nordeste), C(regiao_centro_oeste),
     C(regiao_sudeste) or C(regiao_sul); C(so_linux) and C(so_windows); C(multimunicipal)."
   - "Secrets never come from the CSV. With O(secrets_dir), the file C(<secrets_dir>/<ibge>.yml) (or C(.yaml)) of each
