@@ -33,14 +33,15 @@ options:
     description:
       - Public variable names every municipality must have (for example C(rnds_pec_admin_user),
         C(rnds_pec_admin_password), C(rnds_certificate_src), C(rnds_certificate_password),
-        C(rnds_requester_id)). A value that is undefined, null or empty (for C(rnds_certificate_password):
-        undefined or null; an empty password is a valid PKCS#12 password) is missing.
+        C(rnds_requester_id)). A value that is undefined, null or empty is missing; for
+        C(rnds_certificate_password) only undefined or null (an empty password is a valid PKCS#12 password), and only
+        when there is a certificate file to open.
       - Each entry then gets C(missing), the list of missing names, and C(problem), one pt-BR message
         that names every missing variable of that municipality and where it usually lives (the CSV
         column and line, C(secrets/<ibge>.yml), the vault file), or an empty string.
       - The check also refuses a certificate file name that is not C(.pfx)/C(.p12) (a C(.cer) is a
         certificate without its private key).
-      - Nothing is read from the hosts: the check costs no connection.
+      - Nothing is read from the hosts; the check costs no connection.
     type: list
     elements: str
   host_name:
