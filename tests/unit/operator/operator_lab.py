@@ -118,8 +118,8 @@ class Lab:
             os.makedirs(os.path.join(install_dir, "webserver"), exist_ok=True)
             admins = ["%s:%s:%s" % (m.admin_user, m.admin_password, m.ibge)
                       for m in self.municipios.values() if m.host == host]
-            sim = Simulator(install_dir, admins=admins, municipios=[m.ibge for m in self.municipios.values()
-                                                                     if m.host == host])
+            ibges = [m.ibge for m in self.municipios.values() if m.host == host]
+            sim = Simulator(install_dir, admins=admins, municipios=ibges)
             self.sims[host] = sim.start()
             self.host_vars[host] = {
                 "ansible_connection": "local", "ansible_python_interpreter": sys.executable,

@@ -264,7 +264,7 @@ def test_example_secrets_decrypt_when_used(run_ansible, tmp_path):
               ansible.builtin.assert:
                 that:
                   - rnds_certificate_password == 'Certificado-Brasília-2026'
-                  - rnds_pec_admin_user == 'admin.brasilia'
+                  - rnds_pec_admin_user == '19002862385'
                   - rnds_pec_admin_password == 'Adm1n$Brasilia'
                 quiet: true
               when: inventory_hostname == 'pec-brasilia.saude.example'
