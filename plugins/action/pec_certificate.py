@@ -82,8 +82,16 @@ class CertificateRefused(Exception):
         self.facts = facts
 
 
+# Dates in messages: dd/mm/aaaa in Brasília time, as in the report (Brazil has no daylight saving
+# time since 2019, so UTC-03:00 is exact).
+_BRASILIA = datetime.timezone(datetime.timedelta(hours=-3))
+
+
 def _date(iso):
-    return (iso or "")[:10]
+    try:
+        return _parse_iso(iso).astimezone(_BRASILIA).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return (iso or "")[:10]
 
 
 def _parse_iso(iso):
@@ -135,11 +143,12 @@ def evaluate(facts, name, min_days_remaining=30, expected_cnpj=None, require_icp
         found = normalize_cnpj(facts.get("cnpj") or "")
         if not found:
             errors.append("o certificado %s não traz CNPJ (e-CPF ou certificado sem o campo 2.16.76.1.3.3), mas "
-                          "rnds_expected_cnpj é %s: use o e-CNPJ do Fundo Municipal de Saúde"
-                          % (name, _pretty_cnpj(wanted)))
+                          "o CNPJ esperado é %s (rnds_expected_cnpj; no inventário da planilha, a coluna cnpj do "
+                          "município): use o e-CNPJ do Fundo Municipal de Saúde" % (name, _pretty_cnpj(wanted)))
         elif found != wanted:
-            errors.append("o certificado %s é do CNPJ %s, mas rnds_expected_cnpj é %s: confira se o arquivo é o do "
-                          "município certo ou corrija rnds_expected_cnpj" % (name, _pretty_cnpj(found), _pretty_cnpj(wanted)))
+            errors.append("o certificado %s é do CNPJ %s, mas o CNPJ esperado é %s (rnds_expected_cnpj; no inventário "
+                          "da planilha, a coluna cnpj do município): confira se o arquivo é o do Fundo Municipal de "
+                          "Saúde certo ou corrija o CNPJ esperado" % (name, _pretty_cnpj(found), _pretty_cnpj(wanted)))
     if require_icp_brasil and not facts.get("icp_brasil"):
         errors.append("o certificado %s não é ICP-Brasil (emissor: %s) e rnds_require_icp_brasil está ativo: use um "
                       "certificado A1 ICP-Brasil ou desative rnds_require_icp_brasil" % (name, facts.get("issuer")))

@@ -14,6 +14,9 @@ description:
     M(esus.rnds.pec_rnds_info) (C(ibge), C(username), C(password)) or, with O(certificates=true),
     of M(esus.rnds.pec_rnds) (plus C(services), C(certificate), C(certificate_password),
     C(requester_id), C(certificate_fingerprint)).
+  - An entry whose C(missing) list (see the O(esus.rnds.municipality_list#filter:require) option) names
+    C(rnds_pec_admin_user) or C(rnds_pec_admin_password) is left out, so that no login is ever tried without
+    them.
 options:
   _input:
     description: Output of P(esus.rnds.municipality_list#filter).
@@ -47,9 +50,14 @@ _value:
 """
 
 
+ADMIN_KEYS = ("rnds_pec_admin_user", "rnds_pec_admin_password")
+
+
 def pec_logins(entries, certificates=False, fingerprints=None):
     out = []
     for entry in entries or []:
+        if any(key in (entry.get("missing") or []) for key in ADMIN_KEYS):
+            continue  # never a login without a user or password: it would count towards the account lock
         item = {"ibge": entry["ibge"] or None, "username": entry["admin_user"], "password": entry["admin_password"]}
         if certificates:
             name = entry.get("certificate_name") or None

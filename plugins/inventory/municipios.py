@@ -37,7 +37,8 @@ description:
     C(rnds_municipio_nome) and the secrets of that municipality (the keys the C(esus.rnds.municipality_list) filter
     accepts). A host with one line gets the same keys as host variables, plus C(rnds_municipio_uf).
     Every host also gets C(rnds_pec_os) (C(linux) or C(windows)) and C(ansible_host) when the C(endereco) column is
-    set and differs from C(host)."
+    set and differs from C(host). Each municipality also gets C(rnds_inventory_origin) (C(csv), C(line), C(secrets),
+    C(secrets_found)), so that the roles name the spreadsheet line and the secrets file in their messages."
   - "Groups: C(uf_<uf>) (for example C(uf_sp)) as children of C(regiao_norte), C(regiao_nordeste), C(regiao_centro_oeste),
     C(regiao_sudeste) or C(regiao_sul); C(so_linux) and C(so_windows); C(multimunicipal)."
   - "Secrets never come from the CSV. With O(secrets_dir), the file C(<secrets_dir>/<ibge>.yml) (or C(.yaml)) of each
@@ -211,6 +212,9 @@ REQUIRED_COLUMNS = ('municipio', 'uf', 'ibge', 'cnpj', 'host', 'so', 'identifica
 YES = frozenset(('sim', 's', 'yes', 'y', 'true', 'verdadeiro', '1', 'x'))
 NO = frozenset(('nao', 'n', 'no', 'false', 'falso', '0'))
 
+# Certificates without their private key: the PEC cannot use them.
+CERTIFICATE_ONLY_SUFFIXES = ('.cer', '.crt', '.der', '.pem', '.p7b', '.p7c')
+
 SECRET_KEY_RE = re.compile(r'(password|senha|token|secret|contra_chave)$', re.IGNORECASE)
 HOST_RE = re.compile(r'^[A-Za-z0-9_.:\[\]-]+$')
 CONTROL_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
@@ -220,7 +224,7 @@ MAX_LISTED_PROBLEMS = 50
 # Keys this plugin derives from the CSV; a secrets file may not redefine them.
 CSV_KEYS = frozenset((
     'rnds_municipio_ibge', 'rnds_requester_id', 'rnds_certificate_src', 'rnds_expected_cnpj',
-    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os',
+    'rnds_municipio_nome', 'rnds_municipio_uf', 'rnds_municipios', 'rnds_pec_os', 'rnds_inventory_origin',
 ))
 # Keys a secrets file may set: per-municipality variables that are not CSV columns (items of
 # rnds_municipios accept only per-municipality keys, see the esus.rnds.municipality_list filter).
@@ -331,7 +335,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         self._validate_records(records, problems)
         self._check_hosts(records, problems)
         if self._secrets_dir:
-            self._load_secrets(records, problems)
+            # A run that stops on the spreadsheet's problems shows only them: no warnings about secrets.
+            self._load_secrets(records, problems, warn=not (strict and problems))
 
         if problems:
             if strict:
@@ -508,6 +513,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             certificado = record['certificado']
             if not certificado:
                 errors.append('a coluna certificado está vazia; preencha com o nome do arquivo .pfx/.p12 na pasta de certificados.')
+            elif certificado.lower().endswith(CERTIFICATE_ONLY_SUFFIXES):
+                errors.append('certificado %r é um certificado sem a chave privada (%s): o PEC precisa do arquivo .pfx/.p12 com a '
+                              'chave privada e a senha, recebido da autoridade certificadora ou baixado do e-Gestor AB; ponha esse '
+                              'arquivo em certificates_dir e o nome dele nesta coluna.' % (certificado, os.path.splitext(certificado)[1]))
+            elif not certificado.lower().endswith(('.pfx', '.p12')):
+                errors.append('certificado %r não termina em .pfx ou .p12, e o PEC só lista esses arquivos na pasta chaves; '
+                              'use o nome do arquivo .pfx/.p12.' % certificado)
             elif os.path.isabs(certificado) or re.match(r'^[A-Za-z]:', certificado) or '..' in re.split(r'[\\/]', certificado):
                 errors.append('certificado %r deve ser o nome do arquivo dentro da pasta de certificados (certificates_dir), '
                               'sem caminho absoluto nem "..".' % certificado)
@@ -536,16 +548,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         code = re.sub(r'\s', '', record['ibge'])
         record['ibge'] = code
         if re.match(r'^\d{6}$', code):
+            # The 7-digit code is the 6-digit one plus its check digit (or one of the known exceptions).
+            full = next((known for known in sorted(IBGE_DV_EXCEPTIONS) if known.startswith(code)),
+                        '%s%d' % (code, ibge_check_digit(code)))
             return ['código IBGE %s tem 6 dígitos (formato do DATASUS, sem o dígito verificador); use o código de 7 dígitos '
-                    '(provavelmente %s%d).' % (code, code, ibge_check_digit(code))]
+                    '(%s, se os 6 primeiros estão certos).' % (code, full)]
         if not re.match(r'^\d{7}$', code):
             return ['código IBGE %r inválido; use os 7 dígitos do código do município (por exemplo 3550308 para São Paulo).' % code]
         if code[:2] not in UF_BY_CODE:
             return ['código IBGE %s inválido: o prefixo %s não é o código de nenhuma UF.' % (code, code[:2])]
         errors = []
         if code not in IBGE_DV_EXCEPTIONS and ibge_check_digit(code) != int(code[6]):
-            errors.append('código IBGE %s com dígito verificador errado (o 7º dígito deveria ser %d); confira o código no IBGE.'
-                          % (code, ibge_check_digit(code)))
+            # No suggestion: the typo may be in any digit, and "fixing" the 7th could name another municipality.
+            errors.append('código IBGE %s inválido: o dígito verificador (7º dígito) não confere com os 6 primeiros, então algum '
+                          'dígito está errado; copie o código do município da lista do IBGE (ou do e-Gestor AB).' % code)
         if uf and UF_CODES[uf] != code[:2]:
             errors.append('a UF %s não corresponde ao código IBGE %s, que é de %s; corrija a UF ou o código.' % (uf, code, UF_BY_CODE[code[:2]]))
         return errors
@@ -595,15 +611,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     # ---------------------------------------------------------------- secrets
 
-    def _load_secrets(self, records, problems):
+    def _load_secrets(self, records, problems, warn=True):
         if not os.path.isdir(self._secrets_dir):
             raise AnsibleParserError('secrets_dir %s não existe ou não é uma pasta; crie-a com um arquivo <ibge>.yml cifrado por município.'
                                      % self._secrets_dir)
-        known = set()
+        # Every IBGE code written in the spreadsheet, valid line or not: a secrets file of an invalid line
+        # is not an orphan (the line's own problem is the message).
+        known = set(record.get('ibge') for record in records)
         for record in records:
             if record['skip']:
                 continue
-            known.add(record['ibge'])
             path = None
             for extension in ('.yml', '.yaml'):
                 candidate = os.path.join(self._secrets_dir, record['ibge'] + extension)
@@ -611,7 +628,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                     path = candidate
                     break
             record['secrets'] = {}
+            record['secrets_file'] = os.path.join(self.get_option('secrets_dir'), os.path.basename(path or record['ibge'] + '.yml'))
+            record['secrets_found'] = path is not None
             if path is None:
+                if not warn:
+                    continue
                 self.display.warning('%s, linha %d: não há arquivo de segredos %s.yml em %s para %s; as senhas desse município '
                                      'não foram carregadas (crie-o com ansible-vault create).'
                                      % (self._csv_name, record['line'], record['ibge'], self._secrets_dir, record['municipio']))
@@ -624,8 +645,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
         for name in sorted(os.listdir(self._secrets_dir)):
             stem, extension = os.path.splitext(name)
-            if extension in ('.yml', '.yaml') and stem not in known and re.match(r'^\d{7}$', stem):
-                self.display.warning('%s: o arquivo de segredos %s não corresponde a nenhuma linha válida da planilha; '
+            if warn and extension in ('.yml', '.yaml') and stem not in known and re.match(r'^\d{7}$', stem):
+                self.display.warning('%s: o arquivo de segredos %s não corresponde a nenhuma linha da planilha; '
                                      'confira o código IBGE.' % (self._csv_name, name))
 
     def _read_secret_file(self, path):
@@ -732,6 +753,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             'rnds_certificate_src': os.path.normpath(os.path.join(self._certificates_dir, record['certificado'].replace('\\', '/'))),
             'rnds_expected_cnpj': record['cnpj'],
             'rnds_municipio_nome': record['municipio'],
+            # Where this municipality comes from, so that the roles name the CSV line and the secrets file.
+            'rnds_inventory_origin': {
+                'csv': self._csv_name,
+                'line': record['line'],
+                'secrets': record.get('secrets_file'),
+                'secrets_found': bool(record.get('secrets_found')),
+            },
         }
         entry.update(record.get('secrets') or {})
         return entry

@@ -97,7 +97,7 @@ MESSAGES = {
     ),
     "wrong_password": (
         "Senha do certificado incorreta: o arquivo PKCS#12 não abriu com a senha informada. Confira a "
-        "senha (variável rnds_certificate_password / opção passphrase): maiúsculas, acentos e espaços "
+        "senha do certificado no inventário (rnds_certificate_password): maiúsculas, acentos e espaços "
         "contam. Se a senha estiver certa, o arquivo pode estar corrompido: copie de novo o .pfx/.p12 original."
     ),
     "unsupported_legacy": (

@@ -41,7 +41,10 @@ CHART_DAYS = 90
 
 # Keys of an expected-municipality entry this module reads. Anything else (passwords from the
 # inventory, for instance) is ignored and never copied into the report.
-_EXPECTED_MUNICIPIO_KEYS = ("ibge", "nome", "certificate_name", "requester_id", "expected_cnpj", "services")
+_EXPECTED_MUNICIPIO_KEYS = ("ibge", "nome", "certificate_name", "requester_id", "expected_cnpj", "services",
+                            "problem", "missing")
+# Without these the PEC was not asked (no login without a password): the municipality is "não verificado".
+_ADMIN_KEYS = ("rnds_pec_admin_user", "rnds_pec_admin_password")
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -213,6 +216,8 @@ def _normalize_expected(expected):
         "requester_id": _text(expected.get("requester_id")),
         "expected_cnpj": _text(expected.get("expected_cnpj")),
         "services": services,
+        "problem": "",
+        "missing": [],
     }
     municipios = []
     for item in _as_list(expected.get("municipios")):
@@ -223,6 +228,8 @@ def _normalize_expected(expected):
             value = item.get(key)
             if key == "services":
                 value = [str(s).lower() for s in _as_list(value) if s]
+            elif key == "missing":
+                value = [_text(s) for s in _as_list(value) if s]
             else:
                 value = _text(value)
             entry[key] = value or host_defaults[key]
@@ -230,7 +237,10 @@ def _normalize_expected(expected):
     if not municipios and host_defaults["ibge"]:
         municipios.append(dict(host_defaults))
     certificates = expected.get("certificates")
+    source_errors = expected.get("source_errors")
     return {
+        "source_errors": dict((_text(k), _text(v)) for k, v in source_errors.items() if _text(k))
+        if isinstance(source_errors, dict) else {},
         "min_days_remaining": min_days,
         "report_contra_chave": bool(expected.get("report_contra_chave", False)),
         "defaults": host_defaults,
@@ -506,6 +516,20 @@ def _evaluate_municipio(entry, municipio, exp, problems, now, verified):
         "days_remaining": None, "not_after": None, "expired": False,
         "requester_id": None, "enabled_at": None, "services": list(services), "problems": [],
     }
+    if entry.get("problem"):
+        problems.add(
+            "inventory_missing", "error",
+            "%s Corrija o inventário e rode de novo (docs/mensagens.md)." % _sentence(entry["problem"]), ibge or "host")
+        if any(key in entry.get("missing") or [] for key in _ADMIN_KEYS):
+            out["rnds_enabled"] = None
+            return out  # the PEC was not asked: "não verificado"
+    source_error = exp["source_errors"].get(entry["certificate_name"]) if entry["certificate_name"] else None
+    if source_error:
+        problems.add(
+            "source_invalid", "error",
+            "O arquivo de %s no controlador (rnds_certificate_src) não serve para implantar: %s "
+            "site.yml e rotate.yml vão falhar para este município até que o arquivo ou a senha do inventário sejam "
+            "corrigidos." % (label, _sentence(source_error)), ibge or "host")
     if municipio is None:
         if verified:
             problems.add(

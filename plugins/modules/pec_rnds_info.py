@@ -284,7 +284,8 @@ def run(module):
         for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn, force=force,
                               refused_now=result["logins_refused"])
     except ValueError as exc:  # credentials that must not reach the PEC
-        module.fail_json(msg=scrub(str(exc)), error_code="invalid_input", **result)
+        result["error_code"] = "invalid_input"
+        module.fail_json(msg=scrub(str(exc)), **result)
     result["municipios"] = [found[id(entry)] for entry in entries if id(entry) in found]
     return result
 

@@ -420,12 +420,49 @@ def build_catalogue(out, catalogue="demo"):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="ICP-Brasil-shaped test CA (tests and demo only)")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--catalogue", default="demo", choices=["demo"])
+    parser = argparse.ArgumentParser(
+        description="AC de teste no formato da ICP-Brasil (só para testes e simulações; nada disso vale fora deles). "
+                    "Sem --cnpj, grava o catálogo do demo em OUT; com --cnpj, grava um único e-CNPJ A1 em OUT "
+                    "(.pfx/.p12), com a senha lida de --password-file (ou da variável TESTCA_PASSWORD).",
+        epilog="Exemplo: python3 tests/ca/testca.py --out certificados/fms-3509502.pfx --cnpj 12.345.678/0001-95 "
+               "--days 365 --password-file senha.txt --name 'FUNDO MUNICIPAL DE SAUDE DE CAMPINAS'")
+    parser.add_argument("--out", required=True, help="pasta do catálogo, ou o arquivo .pfx/.p12 com --cnpj")
+    parser.add_argument("--catalogue", default="demo", choices=["demo"], help="catálogo (sem --cnpj)")
+    parser.add_argument("--cnpj", help="CNPJ do certificado (pontuação opcional; alfanumérico aceito)")
+    parser.add_argument("--days", type=int, default=365,
+                        help="dias de validade a partir de agora (negativo: já vencido há tantos dias)")
+    parser.add_argument("--name", default="FUNDO MUNICIPAL DE SAUDE DE TESTE", help="nome (CN) do titular")
+    parser.add_argument("--password-file", help="arquivo com a senha do .pfx (primeira linha)")
+    parser.add_argument("--flavour", default="aes", choices=["aes", "3des", "legacy-rc2"],
+                        help="criptografia do PKCS#12 (legacy-rc2 = arquivos antigos do Windows/OpenSSL 1.x)")
+    parser.add_argument("--ca-bundle", help="grava também a cadeia da AC de teste (PEM) neste arquivo")
     args = parser.parse_args(argv)
-    manifest = build_catalogue(args.out, args.catalogue)
-    print("%d certificados de teste em %s" % (len(manifest["certificates"]), args.out))
+    if not args.cnpj:
+        manifest = build_catalogue(args.out, args.catalogue)
+        print("%d certificados de teste em %s" % (len(manifest["certificates"]), args.out))
+        return 0
+    if args.password_file:
+        with open(args.password_file, "r", encoding="utf-8") as handle:
+            password = handle.readline().rstrip("\r\n")
+    else:
+        password = os.environ.get("TESTCA_PASSWORD")
+    if password is None:
+        parser.error("informe a senha do .pfx com --password-file (ou TESTCA_PASSWORD)")
+    cnpj = "".join(c for c in args.cnpj.upper() if c.isalnum())
+    ca = TestCA()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if args.days >= 0:
+        leaf = ca.issue_ecnpj(cnpj=cnpj, name=args.name, days=args.days)
+    else:  # already expired: valid for a year that ended -days days ago
+        leaf = ca.issue_ecnpj(cnpj=cnpj, name=args.name, not_before=now + datetime.timedelta(days=args.days - 365),
+                              not_after=now + datetime.timedelta(days=args.days))
+    write_pkcs12(args.out, leaf, password, flavour=args.flavour)
+    if args.ca_bundle:
+        with open(args.ca_bundle, "wb") as f:
+            f.write(ca.ca_bundle_pem())
+    brasilia = datetime.timezone(datetime.timedelta(hours=-3))
+    print("e-CNPJ de teste %s (CNPJ %s, vence em %s) gravado em %s" % (
+        args.name, cnpj, leaf.cert.not_valid_after_utc.astimezone(brasilia).strftime("%d/%m/%Y"), args.out))
     return 0
 
 

@@ -8,6 +8,7 @@ Exits non-zero only when the demo does not behave as the README says.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -87,7 +88,19 @@ def check(condition, message, problems):
         problems.append(message)
 
 
-def main():
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="make demo",
+        description="Demo do esus.rnds: gera certificados de teste (AC de teste), sobe cinco PECs simulados em "
+                    "127.0.0.1 (portas %s), roda playbooks/site.yml duas vezes e playbooks/audit.yml --check, e "
+                    "grava o relatório em reports/. Termina com código diferente de zero só se o demo não se "
+                    "comportar como o README descreve." % ", ".join(str(port) for dummy, port, dummy2 in HOSTS),
+        epilog="Para simular a sua própria frota (CNPJ, validade, administradores): docs/simular-frota.md.")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    parse_args(argv)
     started = time.monotonic()
     shutil.rmtree(BUILD, ignore_errors=True)
     certs = os.path.join(INVENTORY, "generated", "certs")

@@ -37,8 +37,8 @@ import hardening_lab
 
 KILLS = 24
 ROTATE_KILLS = 6
-DEPLOY_TASK = "esus.rnds.certificate : Deploy the certificate into the chaves folder"
-ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of every municipality in the PEC"
+DEPLOY_TASK = "esus.rnds.certificate : Implantar o certificado na pasta chaves"
+ENABLE_TASK = "esus.rnds.enable : Habilitar ou desabilitar a RNDS de cada município no PEC"
 SLOW = 0.3
 
 

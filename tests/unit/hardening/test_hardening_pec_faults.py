@@ -27,7 +27,7 @@ import time
 
 import hardening_lab
 
-ENABLE_TASK = "esus.rnds.enable : Set the RNDS state of every municipality in the PEC"
+ENABLE_TASK = "esus.rnds.enable : Habilitar ou desabilitar a RNDS de cada município no PEC"
 # What the client says when the PEC restarts under it (pt-BR): an answer cut, connections refused
 # (after the retries), or a session lost again right after the one new login.
 RESTART_MESSAGES = ("fechou a conexão sem responder", "interrompeu a resposta", "PEC não responde em",

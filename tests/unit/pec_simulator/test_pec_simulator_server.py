@@ -393,8 +393,8 @@ def test_login_success_cookies_and_wrong_password(sim_factory):
     body = json.dumps({"operationName": "Login", "query": "mutation Login($input: LoginInput!) { login(input: $input) "
                                                           "{ success } }",
                        "variables": {"input": {"username": ADMIN, "password": PASSWORD}}})
-    conn.request("POST", "/api/graphql", body=body, headers={"Content-Type": "application/json",
-                                                              "Api-Consumer-Id": "ESUS_WEB_CLIENT"})
+    headers = {"Content-Type": "application/json", "Api-Consumer-Id": "ESUS_WEB_CLIENT"}
+    conn.request("POST", "/api/graphql", body=body, headers=headers)
     response = conn.getresponse()
     assert json.loads(response.read()) == {"data": {"login": {"success": True}}}
     set_cookies = response.headers.get_all("Set-Cookie")

@@ -22,7 +22,7 @@ _HARNESS.loader.exec_module(harness)
 
 PASSWORD = testca.HARD_PASSWORD
 SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
-DEPLOY_TASK = "Deploy the certificate into the chaves folder"
+DEPLOY_TASK = "Implantar o certificado na pasta chaves"
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                       r"\s+failed=(?P<failed>\d+)", re.M)
 
@@ -133,7 +133,8 @@ def test_same_name_with_different_sources_is_an_error(lab, certs):
                  rnds_municipios=municipios)
     proc = lab.role()
     assert recap(proc.stdout)["pec"]["failed"] == 1
-    assert "origens ou senhas diferentes" in proc.stdout
+    assert ("pec, IBGE 2: o arquivo fms.pfx da pasta chaves também é o de IBGE 1, mas com outro arquivo de origem ou "
+            "outra senha; use nomes diferentes (rnds_certificate_name) para certificados diferentes.") in proc.stdout
     assert not lab.chaves("pec").exists()
     assert_no_secret(proc.stdout + proc.stderr)
 
@@ -142,7 +143,20 @@ def test_host_without_certificate_is_an_error(lab):
     lab.add_host("pec", rnds_pec_install_dir=str(lab.install_dir("pec")))
     proc = lab.role()
     assert recap(proc.stdout)["pec"]["failed"] == 1
-    assert "Nenhum certificado definido" in proc.stdout
+    assert ("pec: faltam rnds_certificate_src (arquivo .pfx/.p12 no controlador), no inventário (host_vars/pec.yml ou o "
+            "item do município em rnds_municipios); rnds_certificate_password (senha do arquivo .pfx/.p12), no arquivo do "
+            "vault do inventário (por exemplo group_vars/all/vault.yml, cifrado com ansible-vault).") in proc.stdout
+    assert "Nomes: ." not in proc.stdout and "  " not in proc.stdout.split('"msg": ')[1].split("\n")[0]
+
+
+def test_empty_certificate_password_is_a_password(lab, make_pkcs12, test_ca):
+    # An empty password is a valid PKCS#12 password: only an undefined one is "missing".
+    src = make_pkcs12(leaf=test_ca.issue_ecnpj(), password="", flavour="none", name="sem-senha.pfx")
+    lab.add_host("pec", rnds_pec_install_dir=str(lab.install_dir("pec")), rnds_certificate_src=str(src),
+                 rnds_certificate_password="")
+    proc = lab.role()
+    assert recap(proc.stdout)["pec"]["failed"] == 0, proc.stdout
+    assert (lab.chaves("pec") / "sem-senha.pfx").exists()
 
 
 def test_argument_spec_rejects_world_readable_types_and_unknown_keys(lab, certs):
@@ -167,6 +181,6 @@ def test_windows_host_is_validated_on_the_controller(lab, certs):
     proc = lab.role("-vvv")
     assert recap(proc.stdout)["win"]["failed"] == 1
     assert "windows.yml" in proc.stdout
-    assert "Validate the certificate on the controller" in proc.stdout
+    assert "Validar o certificado no controlador" in proc.stdout
     assert "Senha do certificado incorreta" in proc.stdout
     assert "win_file" not in proc.stdout.split("Senha do certificado incorreta", 1)[1].split("PLAY RECAP")[0]

@@ -171,7 +171,7 @@ def test_not_yet_valid_refused(lab, test_ca, make_pkcs12):
 
 def test_cnpj_mismatch_refused(lab, pfx):
     result = _refused(lab, {"src": str(pfx), "password": PASSWORD, "expected_cnpj": "11.222.333/0001-81"},
-                      "é do CNPJ 12.345.678/0001-95, mas rnds_expected_cnpj é 11.222.333/0001-81")
+                      "é do CNPJ 12.345.678/0001-95, mas o CNPJ esperado é 11.222.333/0001-81")
     assert result["certificate"]["cnpj"] == "12345678000195"
 
 

@@ -24,13 +24,13 @@ EXAMPLE_VAULT_PASSWORD = EXAMPLE / "EXAMPLE-vault-password.txt"
 
 # Plain-text values of the example secrets (they must never show up in inventory output).
 EXAMPLE_SECRETS = {
-    "3509502": ("Certificado#Campinas-2026!", "admin.campinas", "Adm1n$Campinas"),
-    "3136702": ('Çertificado Juiz de Fora & "aspas"', "admin.jf", "Adm1n$JuizDeFora"),
-    "4304606": ("Certificado-Canoas-2026", "admin.canoas", "Adm1n$Canoas"),
-    "4313409": ("Certificado-NovoHamburgo-2026", "admin.nh", "Adm1n$NovoHamburgo"),
-    "2303709": ("Certificado-Caucaia-2026", "admin.caucaia", "Adm1n$Caucaia"),
-    "5300108": ("Certificado-Brasília-2026", "admin.brasilia", "Adm1n$Brasilia"),
-    "1302603": ("Certificado-Manaus-2026", "admin.manaus", "Adm1n$Manaus"),
+    "3509502": ("Certificado#Campinas-2026!", "02776715668", "Adm1n$Campinas"),
+    "3136702": ('Çertificado Juiz de Fora & "aspas"', "64034666749", "Adm1n$JuizDeFora"),
+    "4304606": ("Certificado-Canoas-2026", "41518764568", "Adm1n$Canoas"),
+    "4313409": ("Certificado-NovoHamburgo-2026", "80260813400", "Adm1n$NovoHamburgo"),
+    "2303709": ("Certificado-Caucaia-2026", "25292617849", "Adm1n$Caucaia"),
+    "5300108": ("Certificado-Brasília-2026", "19002862385", "Adm1n$Brasilia"),
+    "1302603": ("Certificado-Manaus-2026", "86550568986", "Adm1n$Manaus"),
 }
 
 HEADER = "municipio;uf;ibge;cnpj;host;so;identificador;certificado;multimunicipal"
@@ -186,7 +186,7 @@ def test_example_single_municipality_host_vars(example):
     assert hostvars["rnds_certificate_src"] == str(EXAMPLE / "certificados" / "campinas-fms.pfx")
     assert "rnds_municipios" not in hostvars
     assert "ansible_host" not in hostvars
-    assert hostvars["rnds_pec_admin_user"] == "admin.campinas"
+    assert hostvars["rnds_pec_admin_user"] == "02776715668"
 
 
 def test_example_address_column_sets_ansible_host(example):
@@ -205,11 +205,14 @@ def test_example_multimunicipal_aggregation(example):
     assert [entry["rnds_municipio_nome"] for entry in entries] == ["Canoas", "Novo Hamburgo"]
     # only per-municipality keys (what the esus.rnds.municipality_list filter accepts)
     assert set(entries[0]) == {"rnds_municipio_ibge", "rnds_requester_id", "rnds_certificate_src", "rnds_expected_cnpj",
-                               "rnds_municipio_nome", "rnds_certificate_password", "rnds_pec_admin_user", "rnds_pec_admin_password"}
+                               "rnds_municipio_nome", "rnds_certificate_password", "rnds_pec_admin_user", "rnds_pec_admin_password",
+                               "rnds_inventory_origin"}
+    assert entries[1]["rnds_inventory_origin"] == {"csv": "municipios.csv", "line": 5, "secrets": "secrets/4313409.yml",
+                                                   "secrets_found": True}
     assert [entry["rnds_expected_cnpj"] for entry in entries] == ["60701190000104", "76535764000143"]
     assert [entry["rnds_requester_id"] for entry in entries] == ["SOLIC-EXEMPLO-4304606", "SOLIC-EXEMPLO-4313409"]
     assert entries[1]["rnds_certificate_src"] == str(EXAMPLE / "certificados" / "novohamburgo-fms.pfx")
-    assert [entry["rnds_pec_admin_user"] for entry in entries] == ["admin.canoas", "admin.nh"]
+    assert [entry["rnds_pec_admin_user"] for entry in entries] == ["41518764568", "80260813400"]
     for entry in entries:
         assert set(entry["rnds_certificate_password"]) == {"__ansible_vault"}
         assert set(entry["rnds_pec_admin_password"]) == {"__ansible_vault"}
@@ -227,7 +230,7 @@ def test_example_list_shows_only_vault_ciphertext(example):
         assert hostvars["rnds_pec_admin_password"]["__ansible_vault"].startswith("$ANSIBLE_VAULT;1.1;AES256")
     # in a whole-file encrypted file every value is considered secret
     assert "__ansible_vault" in data["_meta"]["hostvars"]["pec-brasilia.saude.example"]["rnds_pec_admin_user"]
-    assert "admin.brasilia" not in result.stdout
+    assert "19002862385" not in result.stdout
 
 
 def test_example_graph_and_group_vars(inventory):
@@ -261,7 +264,7 @@ def test_example_secrets_decrypt_when_used(run_ansible, tmp_path):
               ansible.builtin.assert:
                 that:
                   - rnds_certificate_password == 'Certificado-Brasília-2026'
-                  - rnds_pec_admin_user == 'admin.brasilia'
+                  - rnds_pec_admin_user == '19002862385'
                   - rnds_pec_admin_password == 'Adm1n$Brasilia'
                 quiet: true
               when: inventory_hostname == 'pec-brasilia.saude.example'
@@ -398,7 +401,7 @@ def test_unknown_columns_comments_and_blank_lines(inventory, make_source):
     result, dummy = inventory(make_source(lines, header=header))
     assert result.returncode != 0
     # line numbers count the blank and comment lines: the bad IBGE is on line 6
-    assert "planilha.csv, linha 6: código IBGE 5300109 com dígito verificador errado (o 7º dígito deveria ser 8)" in result.stderr
+    assert "planilha.csv, linha 6: código IBGE 5300109 inválido: o dígito verificador (7º dígito) não confere" in result.stderr
     assert "linha 4:" not in result.stderr
 
 
@@ -409,7 +412,7 @@ BAD_LINES = [
     ("Campinas;SP;3509502;12.345.678/0001-00;pec-1.example;linux;ID;a.pfx;", "CNPJ '12.345.678/0001-00' inválido"),
     ("Brasília;DF;5300108;394544000185;pec-2.example;linux;ID;a.pfx;", "perdeu os zeros à esquerda"),
     ("Campinas;SP;350950;12345678000195;pec-3.example;linux;ID;a.pfx;", "tem 6 dígitos (formato do DATASUS"),
-    ("Campinas;SP;3509503;12345678000195;pec-4.example;linux;ID;a.pfx;", "dígito verificador errado (o 7º dígito deveria ser 2)"),
+    ("Campinas;SP;3509503;12345678000195;pec-4.example;linux;ID;a.pfx;", "código IBGE 3509503 inválido: o dígito verificador (7º dígito) não confere"),
     ("Campinas;RJ;3509502;12345678000195;pec-5.example;linux;ID;a.pfx;", "a UF RJ não corresponde ao código IBGE 3509502, que é de SP"),
     ("Campinas;XX;3509502;12345678000195;pec-6.example;linux;ID;a.pfx;", "UF 'XX' inválida"),
     ("Campinas;SP;9909502;12345678000195;pec-7.example;linux;ID;a.pfx;", "o prefixo 99 não é o código de nenhuma UF"),
@@ -421,6 +424,9 @@ BAD_LINES = [
     ("Canoas;RS;4304606;60701190000104;pec-13.example;linux;ID;a.pfx;;extra", "coluna(s) a mais que o cabeçalho"),
     (";RS;4304606;60701190000104;pec-14.example;linux;ID;a.pfx;", "a coluna municipio está vazia"),
     ("Canoas;RS;4304606;1,23457E+13;pec-15.example;linux;ID;a.pfx;", "notação científica"),
+    ("Canoas;RS;4304606;60701190000104;pec-16.example;linux;ID;canoas.cer;",
+     "certificado 'canoas.cer' é um certificado sem a chave privada (.cer): o PEC precisa do arquivo .pfx/.p12"),
+    ("Canoas;RS;4304606;60701190000104;pec-17.example;linux;ID;canoas.zip;", "certificado 'canoas.zip' não termina em .pfx ou .p12"),
 ]
 
 
@@ -473,7 +479,7 @@ def test_not_strict_skips_bad_lines_with_warning(inventory, make_source):
     result, data = inventory(make_source(lines, options={"strict": False}))
     assert result.returncode == 0, result.stderr
     assert "pec-x.example" not in data["_meta"]["hostvars"]
-    assert "planilha.csv, linha 6: código IBGE 3509503 com dígito verificador errado" in result.stderr
+    assert "planilha.csv, linha 6: código IBGE 3509503 inválido: o dígito verificador" in result.stderr
     assert "Linha ignorada (strict: false)" in result.stderr
     # the contradictory 'não' is reported but the municipality stays on the multimunicipal host
     assert "linha 7: o host pec-rs.example aparece nas linhas 3, 4, 7" in result.stderr
@@ -569,7 +575,24 @@ def test_unused_secrets_file_warns(inventory, make_source):
     secrets = {"3550308.yml": _inline("rnds_certificate_password", "x")}
     result, dummy = inventory(make_source(GOOD_LINES, secrets=secrets))
     assert result.returncode == 0, result.stderr
-    assert "o arquivo de segredos 3550308.yml não corresponde a nenhuma linha válida" in result.stderr
+    assert "o arquivo de segredos 3550308.yml não corresponde a nenhuma linha da planilha" in result.stderr
+
+
+def test_failing_spreadsheet_gives_no_secrets_warnings(inventory, make_source):
+    # Line 2 has a bad check digit: its own secrets file is not an orphan, and Novo Hamburgo's missing
+    # secrets file is not worth a warning in a run that stops on the spreadsheet anyway.
+    lines = [GOOD_LINES[0].replace("3509502", "3509503")] + GOOD_LINES[1:]
+    secrets = {"3509503.yml": _inline("rnds_certificate_password", "x"), "4304606.yml": _inline("rnds_certificate_password", "y")}
+    result, dummy = inventory(make_source(lines, secrets=secrets))
+    assert result.returncode != 0
+    assert "código IBGE 3509503 inválido" in result.stderr
+    assert "não corresponde a nenhuma linha" not in result.stderr
+    assert "não há arquivo de segredos" not in result.stderr
+
+
+def test_six_digit_ibge_suggests_the_code_with_its_check_digit(inventory, make_source):
+    result, dummy = inventory(make_source([GOOD_LINES[0].replace("3509502", "350950")]))
+    assert "use o código de 7 dígitos (3509502, se os 6 primeiros estão certos)" in result.stderr
 
 
 def test_secrets_dir_missing(inventory, make_source):

@@ -769,3 +769,29 @@ def test_chart_buckets_weekly():
 ])
 def test_local_date(value, expected):
     assert R.local_date(value) == expected
+
+
+# --------------------------------------------------------------------------- inventory side (operator's path)
+
+
+def test_missing_admin_login_is_not_verified_not_not_enabled():
+    missing = {"ibge": "3509502", "nome": "Campinas", "certificate_name": "fms.pfx",
+               "missing": ["rnds_pec_admin_password"],
+               "problem": "pec-teste, Campinas (IBGE 3509502): falta rnds_pec_admin_password (senha do Administrador "
+                          "Municipal), em secrets/3509502.yml, cifrado com ansible-vault."}
+    # the PEC was not asked for this municipality: no municipality in its answer
+    entry = evaluate(rnds_info=sf.rnds_info([]), expected=sf.expected(municipios=[missing]))
+    municipio = entry["municipios"][0]
+    assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
+    assert codes(entry) == [("inventory_missing", "error")]
+    assert "falta rnds_pec_admin_password" in municipio["problems"][0] and "municipio_not_found" not in str(codes(entry))
+
+
+def test_inventory_source_that_would_not_deploy_is_an_error():
+    expected = sf.expected(source_errors={"fms.pfx": "fms.pfx: Senha do certificado incorreta."})
+    entry = evaluate(expected=expected)
+    assert entry["status"] == "error"
+    problem = only(entry, "source_invalid")
+    assert "Senha do certificado incorreta" in problem["message"] and "site.yml e rotate.yml vão falhar" in problem["message"]
+    # the PEC side still reads as it is
+    assert entry["municipios"][0]["rnds_status"] == "enabled"
