@@ -20,7 +20,6 @@ import awx_job  # noqa: E402  pylint: disable=wrong-import-position
 import hardening_lab  # noqa: E402  pylint: disable=wrong-import-position
 
 
-
 def collections_root():
     """The collections path holding esus.rnds (tests/unit/conftest.py makes the link)."""
     root = os.path.join(REPO, "build", "collections")
