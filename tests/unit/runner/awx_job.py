@@ -104,6 +104,7 @@ class Job:
         self.proc = None
         self.started = None
         self.elapsed = None
+        self.runner_stderr = ""
         self.label = "job %d %s" % (job_id, playbook)
 
     @property
@@ -114,14 +115,24 @@ class Job:
         cmd = [os.path.join(BIN, "ansible-runner"), "run", self.pdd, "-p", "playbooks/" + self.playbook,
                "--ident", str(self.id)]
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, env=self.controller.process_env(), cwd=self.pdd,  # pylint: disable=consider-using-with
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.pdd, "runner-stderr.log"), "wb") as stderr:
+            self.proc = subprocess.Popen(cmd, env=self.controller.process_env(), cwd=self.pdd,  # pylint: disable=consider-using-with
+                                         stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL)
         return self
 
+    def poll(self):
+        """True once the job ended; its wall time is taken the first time the end is seen."""
+        if self.proc.poll() is None:
+            return False
+        if self.elapsed is None:
+            self.elapsed = time.monotonic() - self.started
+            with open(os.path.join(self.pdd, "runner-stderr.log"), "r", encoding="utf-8", errors="replace") as handle:
+                self.runner_stderr = handle.read()
+        return True
+
     def wait(self, timeout=600):
-        _out, err = self.proc.communicate(timeout=timeout)
-        self.elapsed = time.monotonic() - self.started
-        self.runner_stderr = err.decode("utf-8", "replace")
+        self.proc.wait(timeout=timeout)
+        self.poll()
         return self
 
     # -- what runner left ----------------------------------------------------------------
@@ -294,8 +305,10 @@ class Controller:
                          template_vars=template_vars, **kwargs) for number in range(1, slice_count + 1)]
         for job in jobs:
             job.start()
-        for job in jobs:
-            job.wait()
+        deadline = time.monotonic() + 600
+        while not all(job.poll() for job in jobs):  # each job's own end, not the order of the waits
+            assert time.monotonic() < deadline, "fatias não terminaram em 600 s"
+            time.sleep(0.05)
         return workflow_id, jobs
 
     def artifact_files(self):
