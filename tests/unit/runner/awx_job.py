@@ -306,7 +306,10 @@ class Controller:
         for job in jobs:
             job.start()
         deadline = time.monotonic() + 600
-        while not all(job.poll() for job in jobs):  # each job's own end, not the order of the waits
+        while True:
+            ended = [job.poll() for job in jobs]  # every job polled each round: its own end time
+            if all(ended):
+                break
             assert time.monotonic() < deadline, "fatias não terminaram em 600 s"
             time.sleep(0.05)
         return workflow_id, jobs
