@@ -28,6 +28,8 @@ ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
     formats=dict(type="list", elements="str", default=list(FORMATS), choices=list(FORMATS)),
     fail_on=dict(type="str", default="none", choices=["none", "warning", "error"]),
+    run_id=dict(type="str"),
+    job_id=dict(type="str"),
 )
 
 
@@ -126,6 +128,9 @@ class ActionModule(ActionBase):
                 formats.append(fmt)
 
         report = _report.build_report(self._add_missing(self._entries(args), args["all_hosts"]))
+        if args.get("run_id") or args.get("job_id"):
+            # Which run and job wrote this (partial) report: what rnds_report_merge checks slices against.
+            report["run"] = {"id": args.get("run_id") or None, "job_id": args.get("job_id") or None}
 
         try:
             if not os.path.isdir(dest):

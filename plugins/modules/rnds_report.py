@@ -77,6 +77,19 @@ options:
     type: str
     choices: [none, warning, error]
     default: none
+  run_id:
+    description:
+      - Identifier of the run this report belongs to (for example AWX's C(awx_workflow_job_id), the same
+        in every slice of a sliced job). Written as C(run.id) in C(rnds-report.json).
+      - M(esus.rnds.rnds_report_merge) joins only partial reports of one run and refuses the others as stale.
+      - When neither O(run_id) nor O(job_id) is given, the JSON file has no C(run) key.
+    type: str
+  job_id:
+    description:
+      - Identifier of the job that wrote this report (for example AWX's C(awx_job_id)). Written as
+        C(run.job_id) in C(rnds-report.json), to name the slice in the messages of
+        M(esus.rnds.rnds_report_merge).
+    type: str
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.files
@@ -115,6 +128,7 @@ notes:
   - The HTML file is a single self-contained page (no external reference at all), that can be
     sent by e-mail or opened from a shared folder.
 seealso:
+  - module: esus.rnds.rnds_report_merge
   - module: esus.rnds.pec_info
   - module: esus.rnds.pec_rnds_info
   - module: esus.rnds.rnds_auth
