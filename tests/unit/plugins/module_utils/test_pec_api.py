@@ -499,6 +499,7 @@ def test_mutation_is_never_sent_twice_after_a_500(pec):
     assert "nova(s) tentativa(s)" not in error.message
     assert ops(pec).count("HabilitarCertificado") == 1
     assert client.enable("fms.pfx", CERT_PASSWORD, "4507", ["rnds"])["enabled"] is True
+    assert client.disable(["rnds"])["enabled"] is False  # the shared simulator is left as found
     client.logout()
 
 
