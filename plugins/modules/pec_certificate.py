@@ -174,6 +174,11 @@ notes:
     itself protected by its password) to a temporary file on the host for the duration of the task,
     as it does for M(ansible.builtin.copy). Enable pipelining to avoid it.
   - The PEC only lists C(.pfx)/C(.p12) files; temporary files are named C(.esus-rnds-<random>.tmp).
+  - When O(password) occurs inside a public fact of the certificate (for example C(1122) inside the CNPJ), the
+    task warns that the password is too weak, because other tasks that receive it with C(no_log)
+    (M(esus.rnds.pkcs12_info), M(esus.rnds.rnds_auth), M(esus.rnds.pec_rnds)) return such facts masked as
+    C(********). The checks of this action (O(expected_cnpj) included) run on the controller on the facts as
+    read, never on masked values.
 seealso:
   - module: esus.rnds.pec_info
   - module: esus.rnds.pkcs12_info
