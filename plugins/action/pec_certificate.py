@@ -48,8 +48,10 @@ from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
+    WEAK_PASSWORD_WARNING,
     Pkcs12Error,
     inspect_pkcs12,
+    password_masks_facts,
 )
 
 MODULE_NAME = "esus.rnds.pec_certificate"
@@ -356,9 +358,15 @@ class ActionModule(ActionBase):
         facts = dict(facts, name=name)
         result["certificate"] = facts
         result["validation_cache"] = origin
+        # The policy (CNPJ against expected_cnpj included) is decided here, on the facts as read: never on a
+        # value that Ansible masked because the password occurs inside it.
         errors, warnings = evaluate(facts, name, args["min_days_remaining"], args["expected_cnpj"],
                                     args["require_icp_brasil"])
+        if password_masks_facts(facts, args["password"]):
+            warnings.append(WEAK_PASSWORD_WARNING)
         if errors:
+            if WEAK_PASSWORD_WARNING in warnings:
+                result["warnings"] = [WEAK_PASSWORD_WARNING]
             return dict(result, failed=True, msg="; ".join(errors), problems=errors)
 
         if args["validate_only"]:

@@ -1,19 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Internal to esus.rnds: file logic for the PEC ``chaves`` folder (stdlib only, Python >= 3.8).
+"""Internal to esus.rnds: file logic for the PEC ``chaves`` folder (stdlib only, Python >= 3.6 syntax).
 
 Shared by the ``pec_certificate`` module (host), its action plugin (controller, name checks
 only) and the ``pec_info`` module. Messages meant for operators are in Portuguese (pt-BR).
+
+The folders below ``webserver`` may belong to the PEC service account, which can then create,
+rename and remove entries there while a module runs as root. So the ``*_at`` helpers work on
+descriptors: a folder is opened once (``O_NOFOLLOW | O_DIRECTORY``) and every entry below it is
+reached relative to that descriptor, never through a path that could be swapped for a link.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
+import errno
 import grp
 import hashlib
 import os
 import pwd
+import secrets
 import stat
+
+__metaclass__ = type
 
 PKCS12_SUFFIXES = (".pfx", ".p12")
 CER_SUFFIXES = (".cer", ".crt", ".der", ".pem")
@@ -27,6 +36,12 @@ LOCK_BASENAME = ".esus-rnds.lock"
 # plain rename is not possible (it ends with the destination name, so it could be a ".pfx").
 ANSIBLE_TEMP_PREFIX = ".ansible_tmp"
 MAX_NAME_BYTES = 255
+
+# open(2) flags that may be missing on some platforms (the module refuses to run without them).
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 DEFAULT_INSTALL_DIR = "/opt/e-SUS"
@@ -156,14 +171,113 @@ def sha256_bytes(data):
 
 
 def sha256_file(path, chunk=65536):
+    """SHA-256 of the regular file ``path``; a link, FIFO or device is refused (OSError), never followed or read."""
+    fd = open_file_at(None, path)
+    try:
+        return sha256_fd(fd, chunk)
+    finally:
+        os.close(fd)
+
+
+def sha256_fd(fd, chunk=65536):
+    """SHA-256 of the whole file open on ``fd`` (read with pread: the offset of ``fd`` is left alone)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(chunk)
-            if not block:
-                break
-            digest.update(block)
+    offset = 0
+    while True:
+        block = os.pread(fd, chunk, offset)
+        if not block:
+            break
+        digest.update(block)
+        offset += len(block)
     return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- descriptor helpers
+
+def lstat_at(dir_fd, name):
+    """lstat of ``name`` relative to the folder open on ``dir_fd`` (never follows a link), or None."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def open_dir_at(dir_fd, name):
+    """Open the folder ``name`` (relative to ``dir_fd``, or a path when ``dir_fd`` is None) without following a
+    link in its last component. Raises OSError (ELOOP for a link, ENOTDIR for anything else)."""
+    flags = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+    if dir_fd is None:
+        return os.open(name, flags)
+    return os.open(name, flags, dir_fd=dir_fd)
+
+
+def open_file_at(dir_fd, name):
+    """Open the regular file ``name`` read-only without following a link and without blocking on a FIFO.
+
+    Raises OSError: ELOOP for a link, EINVAL (with a message) when the entry is not a regular file.
+    """
+    flags = os.O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+    fd = os.open(name, flags) if dir_fd is None else os.open(name, flags, dir_fd=dir_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "não é um arquivo comum", name)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def create_at(dir_fd, make_name, mode=0o600, attempts=64):
+    """Create a new file relative to ``dir_fd`` with O_CREAT|O_EXCL|O_NOFOLLOW (never an existing entry, never
+    through a link); ``make_name()`` gives a fresh, unpredictable name on each call. Returns (fd, name)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
+    for _attempt in range(attempts):
+        name = make_name()
+        try:
+            return os.open(name, flags, mode, dir_fd=dir_fd), name
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "não foi possível criar um arquivo com nome novo", make_name())
+
+
+def random_token(nbytes=8):
+    return secrets.token_hex(nbytes)
+
+
+def temp_name():
+    """Unpredictable name of a temporary file in chaves (the PEC lists only .pfx/.p12)."""
+    return "%s%s%s" % (TEMP_PREFIX, random_token(), TEMP_SUFFIX)
+
+
+def backup_name(name, stamp):
+    """Unpredictable backup name ``<name>.<stamp>.<random>.bak`` (never .pfx/.p12), at most 255 bytes."""
+    tail = ".%s.%s.bak" % (stamp, random_token())
+    base = name
+    while len((base + tail).encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        base = base[:-1]
+    return base + tail
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def copy_fd(src_fd, dst_fd, chunk=65536):
+    """Copy the whole file open on ``src_fd`` (from offset 0, with pread) to ``dst_fd``."""
+    offset = 0
+    while True:
+        block = os.pread(src_fd, chunk, offset)
+        if not block:
+            break
+        write_all(dst_fd, block)
+        offset += len(block)
+
+
+def same_file(st_a, st_b):
+    return st_a is not None and st_b is not None and (st_a.st_dev, st_a.st_ino) == (st_b.st_dev, st_b.st_ino)
 
 
 def user_name(uid):
@@ -203,7 +317,7 @@ def resolve_gid(group):
 
 
 def case_variants(parent, name):
-    """Entries of ``parent`` whose name equals ``name`` ignoring case but differs from it."""
+    """Entries of ``parent`` (a path or a folder descriptor) whose name equals ``name`` ignoring case but differs."""
     try:
         entries = os.listdir(parent)
     except OSError:
@@ -213,7 +327,8 @@ def case_variants(parent, name):
 
 
 def stale_temp_files(chaves):
-    """Names of temporary files a killed pec_certificate run left in ``chaves`` (caller holds the lock)."""
+    """Names of temporary files a killed pec_certificate run left in ``chaves`` (a path or a folder
+    descriptor; the caller holds the lock)."""
     try:
         entries = os.listdir(chaves)
     except OSError:
@@ -223,7 +338,10 @@ def stale_temp_files(chaves):
         ours = entry.startswith(TEMP_PREFIX) and entry.endswith(TEMP_SUFFIX)
         if not (ours or entry.startswith(ANSIBLE_TEMP_PREFIX)):
             continue
-        st = lstat_or_none(os.path.join(chaves, entry))
+        if isinstance(chaves, int):
+            st = lstat_at(chaves, entry)
+        else:
+            st = lstat_or_none(os.path.join(chaves, entry))
         if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             stale.append(entry)
     return stale

@@ -683,3 +683,38 @@ def inspect_pkcs12(data, passphrase, now=None):
         "chain_length": len(certs) - 1,
         "client_auth": _client_auth(leaf),
     }
+
+
+# Shown when the certificate password occurs inside a public fact (CNPJ, subject...): Ansible hides every
+# returned value that contains a no_log value, so those facts come out as "********". Never names the field
+# nor prints the password.
+WEAK_PASSWORD_WARNING = (
+    "a senha do certificado é fraca: ela aparece dentro de dados públicos do próprio certificado (como CNPJ, "
+    "titular, emissor ou número de série), e por isso a Ansible esconde esses dados com ******** nas tarefas que "
+    "recebem a senha (no_log); troque a senha do .pfx por uma mais longa, que não repita dados do certificado, "
+    "e atualize rnds_certificate_password")
+
+
+def password_masks_facts(facts, password):
+    """True when Ansible's no_log masking of ``password`` would change a value of ``facts``.
+
+    Ansible replaces every occurrence of a no_log value inside a returned string (and a number whose text is
+    the value), whatever its length, so any non-empty password found in a fact counts.
+    """
+    if not password or not isinstance(password, str):
+        return False
+
+    def hit(value):
+        if isinstance(value, bool) or value is None:
+            return False
+        if isinstance(value, str):
+            return password in value
+        if isinstance(value, (int, float)):
+            return str(value) == password
+        if isinstance(value, dict):
+            return any(hit(key) or hit(item) for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(hit(item) for item in value)
+        return False
+
+    return hit(facts)

@@ -16,6 +16,7 @@ import html
 import io
 import json
 import math
+import re
 
 try:
     from zoneinfo import ZoneInfo  # Python >= 3.9 with tz data available
@@ -871,6 +872,11 @@ def _sim_nao(value):
     return "sim" if value else "não"
 
 
+# A spreadsheet may read a cell as a formula when its first visible character is one of these, also
+# after leading (Unicode) spaces, line breaks or zero-width characters, and in the full-width/small forms.
+_CSV_FORMULA = re.compile("^[\\s\u200b-\u200d\u2060\ufeff]*[=+\\-@\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\ufe66\ufe6b\u2212]")
+
+
 def _csv_cell(value):
     if value is None:
         return ""
@@ -879,7 +885,7 @@ def _csv_cell(value):
     if isinstance(value, (int, float)):
         return str(value)
     text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if text[:1] in ("\t", "\r", "\n") or _CSV_FORMULA.match(text):
         text = "'" + text
     return text
 

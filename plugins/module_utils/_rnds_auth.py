@@ -63,6 +63,44 @@ class CertificateLoadError(Exception):
         self.message = message
 
 
+class CaPathError(Exception):
+    """ca_path was given but cannot be used (message in pt-BR). Never a silent fall-back to the system store."""
+
+    def __init__(self, message):
+        super(CaPathError, self).__init__(message)
+        self.message = message
+
+
+def server_trust_context(ca_path):
+    """ssl.SSLContext that validates the server with the ACs of ``ca_path`` only (a PEM file or a folder of
+    hashed certificates). Raises CaPathError when ``ca_path`` is missing, unreadable or holds no certificate:
+    the system trust store is never used in its place."""
+    hint = ("informe em ca_path o arquivo PEM (ou a pasta de certificados com hash) das ACs que validam o "
+            "serviço de autenticação da RNDS, ou omita ca_path para usar as ACs do sistema")
+    if not os.path.exists(ca_path):
+        raise CaPathError("ca_path=%s não existe neste servidor: %s" % (ca_path, hint))
+    if os.path.isdir(ca_path):
+        try:
+            os.listdir(ca_path)
+        except OSError as exc:
+            raise CaPathError("não foi possível ler a pasta ca_path=%s (%s): confira as permissões; %s"
+                              % (ca_path, exc.strerror, hint)) from None
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, capath=ca_path)
+    if not os.path.isfile(ca_path):
+        raise CaPathError("ca_path=%s não é um arquivo nem uma pasta: %s" % (ca_path, hint))
+    try:
+        with open(ca_path, "rb"):
+            pass
+    except (IOError, OSError) as exc:
+        raise CaPathError("não foi possível ler ca_path=%s (%s): confira as permissões; %s"
+                          % (ca_path, exc.strerror, hint)) from None
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_path)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise CaPathError("ca_path=%s não contém certificados de AC em formato PEM que possam ser lidos (%s): %s"
+                          % (ca_path, getattr(exc, "reason", None) or exc, hint)) from None
+
+
 # ---------------------------------------------------------------------------------------------
 # PKCS#12 -> files ssl.SSLContext.load_cert_chain accepts
 
@@ -202,8 +240,10 @@ def build_ssl_context(path, password, ca_path=None, validate_certs=True, backend
     """Return (ssl.SSLContext with the client certificate loaded, backend used).
 
     ``backend``: ``auto`` (cryptography when importable, then openssl), ``cryptography`` or
-    ``openssl``. Raises CertificateLoadError with a pt-BR message.
+    ``openssl``. Raises CertificateLoadError with a pt-BR message, or CaPathError when ``ca_path`` is
+    given (and ``validate_certs`` is on) but cannot be used.
     """
+    trust = server_trust_context(ca_path) if (validate_certs and ca_path) else None
     if not os.path.exists(path):
         raise CertificateLoadError("Arquivo do certificado não encontrado: %s" % path)
     if not os.path.isfile(path):
@@ -221,15 +261,8 @@ def build_ssl_context(path, password, ca_path=None, validate_certs=True, backend
             "O arquivo é um certificado PEM, não um PKCS#12 (.pfx/.p12) com a chave privada."
         )
 
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if validate_certs:
-        if ca_path:
-            context = ssl.create_default_context(
-                ssl.Purpose.SERVER_AUTH,
-                cafile=ca_path if os.path.isfile(ca_path) else None,
-                capath=ca_path if os.path.isdir(ca_path) else None,
-            )
-    else:
+    context = trust if trust is not None else ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if not validate_certs:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
 
@@ -461,10 +494,11 @@ def authenticate(path, password, environment="homologacao", url=None, ca_path=No
     try:
         context, used = build_ssl_context(path, password, ca_path=ca_path,
                                           validate_certs=validate_certs, backend=backend)
-    except CertificateLoadError as exc:
+    except (CertificateLoadError, CaPathError) as exc:
         return dict(
             authenticated=False, url=target, environment=environment, status_code=None,
-            expires_in=None, scope=None, elapsed_ms=0, stage="certificate",
+            expires_in=None, scope=None, elapsed_ms=0,
+            stage="ca_path" if isinstance(exc, CaPathError) else "certificate",
             diagnosis=exc.message, tls_version=None, certificate_backend=None,
         )
     result = request_token(target, context, timeout=timeout, environment=environment)

@@ -2,7 +2,9 @@
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: pec_certificate
@@ -24,16 +26,23 @@ description:
     separate file transfer is needed and the task works with pipelining.
   - "On the host (Python standard library only): creates the C(chaves) folder with O(dir_mode),
     refuses a C(webserver) or C(chaves) that is a symbolic link or a C(chaves) that is a file,
-    compares the SHA-256 of the existing file, writes a temporary file (0600) in the same folder,
-    fsyncs it, sets owner, group and mode on it, verifies its SHA-256 and renames it over the
-    destination (atomic). A replaced file is backed up first."
+    compares the SHA-256 of the existing file, writes a temporary file (0600, unpredictable name) in
+    the same folder, fsyncs it, sets owner, group and mode on it, verifies its SHA-256 and renames it
+    over the destination (atomic). A replaced file is backed up first."
+  - "Every file operation works on descriptors: the installation folder is opened once, C(webserver),
+    C(chaves) and C(chaves-backup) relative to it without following links, and every file below them
+    relative to those folders (no link is ever followed, new files are created exclusively, owner and
+    mode are set on the open file). So the owner of C(chaves) (for example the PEC service account)
+    cannot make this module, running as root, read or change another file of the server by swapping
+    entries for links while it runs; such a swap only makes the run fail. A certificate, a file to
+    prune or a lock file with more than one hard link is refused."
   - "Runs that write into the same installation at the same time are serialised by a lock
     (C(flock) on C(<install_dir>/webserver/.esus-rnds.lock), mode 0600, never inside C(chaves)); a run
     waits up to 300 seconds for the other one. Temporary files that an interrupted run left in C(chaves)
     (C(.esus-rnds-*.tmp)) are removed under that lock. Check mode takes no lock and writes nothing."
   - "Backups go to the sibling folder C(<install_dir>/webserver/chaves-backup/) (mode 0700), named
-    C(<file>.<YYYYmmddTHHMMSS>.bak): never C(*.pfx)/C(*.p12) and never inside C(chaves), so the PEC
-    does not list them as certificates."
+    C(<file>.<YYYYmmddTHHMMSS>.<random>.bak) (copied from the file that was checked, never moved): never
+    C(*.pfx)/C(*.p12) and never inside C(chaves), so the PEC does not list them as certificates."
   - Windows servers are not handled by this module; the role C(esus.rnds.certificate) uses
     C(ansible.windows) modules there and calls this action with O(validate_only=true) to validate
     the file on the controller.
@@ -164,7 +173,12 @@ notes:
   - Without pipelining, Ansible writes the module and its arguments (which include the PKCS#12 file,
     itself protected by its password) to a temporary file on the host for the duration of the task,
     as it does for M(ansible.builtin.copy). Enable pipelining to avoid it.
-  - The PEC only lists C(.pfx)/C(.p12) files; temporary files are named C(.esus-rnds-*.tmp).
+  - The PEC only lists C(.pfx)/C(.p12) files; temporary files are named C(.esus-rnds-<random>.tmp).
+  - When O(password) occurs inside a public fact of the certificate (for example C(1122) inside the CNPJ), the
+    task warns that the password is too weak, because other tasks that receive it with C(no_log)
+    (M(esus.rnds.pkcs12_info), M(esus.rnds.rnds_auth), M(esus.rnds.pec_rnds)) return such facts masked as
+    C(********). The checks of this action (O(expected_cnpj) included) run on the controller on the facts as
+    read, never on masked values.
 seealso:
   - module: esus.rnds.pec_info
   - module: esus.rnds.pkcs12_info
@@ -222,7 +236,7 @@ backup_file:
   description: Backup of the replaced file, or null.
   returned: unless O(validate_only=true)
   type: str
-  sample: /opt/e-SUS/webserver/chaves-backup/fms-3550308.pfx.20260102T101500.bak
+  sample: /opt/e-SUS/webserver/chaves-backup/fms-3550308.pfx.20260102T101500.3f9a1c0e2b7d4a65.bak
 backup_dir:
   description: Folder where backups are written.
   returned: unless O(validate_only=true)
@@ -334,32 +348,40 @@ import datetime
 import errno
 import fcntl
 import os
-import shutil
 import stat
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     BACKUP_DIRNAME_SUFFIX,
     LOCK_BASENAME,
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    O_NONBLOCK,
     PRUNE_SUFFIXES,
-    TEMP_PREFIX,
-    TEMP_SUFFIX,
+    backup_name,
     case_variants,
     certificate_argument_spec,
     check_certificate_name,
     check_dirname,
+    copy_fd,
+    create_at,
     format_mode,
     group_name,
-    lstat_or_none,
+    lstat_at,
+    open_dir_at,
+    open_file_at,
     parse_mode,
     resolve_gid,
     resolve_uid,
+    same_file,
     sha256_bytes,
-    sha256_file,
+    sha256_fd,
     stale_temp_files,
+    temp_name,
     user_name,
+    write_all,
 )
 
 # How long a run waits for another run writing into the same chaves folder.
@@ -367,7 +389,16 @@ LOCK_TIMEOUT = 300
 
 
 class Deployer(object):
-    """Plan and apply the deployment of one certificate file."""
+    """Plan and apply the deployment of one certificate file.
+
+    Every file operation works on descriptors (see module_utils/_chaves.py): the installation folder is
+    opened once, ``webserver``, ``chaves`` and ``chaves-backup`` are opened relative to it with
+    O_NOFOLLOW|O_DIRECTORY, and every entry below them is reached relative to those descriptors. The
+    certificate in place is opened once (O_NOFOLLOW, a regular file with a single link) and its backup is
+    copied from that descriptor; new files are created with O_CREAT|O_EXCL under unpredictable names; owner
+    and mode are set with fchown/fchmod. The owner of ``chaves`` (the PEC service account) can rename or
+    swap entries while this runs: it can make the run fail, never make root read or write another file.
+    """
 
     def __init__(self, module):
         self.module = module
@@ -375,6 +406,7 @@ class Deployer(object):
         self.name = params["name"]
         self.install_dir = params["install_dir"]
         self.dirname = params["chaves_dirname"]
+        self.backup_dirname = self.dirname + BACKUP_DIRNAME_SUFFIX if self.dirname else None
         self.webserver = os.path.join(self.install_dir, "webserver")
         self.chaves = os.path.join(self.webserver, self.dirname)
         self.backup_dir = os.path.join(self.webserver, self.dirname + BACKUP_DIRNAME_SUFFIX)
@@ -397,12 +429,25 @@ class Deployer(object):
             removed_temp_files=[],
         )
         self.lock_fd = None
+        self.install_fd = self.web_fd = self.chaves_fd = self.backup_fd = self.dest_fd = self.final_fd = None
+        self.chaves_st = self.dest_st = None
         self.stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
 
     def fail(self, msg, **extra):
         self.result.update(extra)
         self.result.pop("changed", None)
         self.module.fail_json(msg=msg, **self.result)
+
+    def close(self):
+        """Release the lock and close every descriptor (also when the module fails)."""
+        self.unlock()
+        opened = set()
+        for attr in ("final_fd", "dest_fd", "backup_fd", "chaves_fd", "web_fd", "install_fd"):
+            fd = getattr(self, attr)
+            setattr(self, attr, None)
+            if fd is not None and fd not in opened:
+                opened.add(fd)
+                os.close(fd)
 
     # ---------------------------------------------------------------- validation
     def validate(self):
@@ -435,11 +480,15 @@ class Deployer(object):
                       "execute a tarefa de novo e verifique a conexão")
 
     def inspect(self):
-        """Read the current state; refuse symlinks and files where folders are expected."""
-        if not os.path.isdir(self.install_dir):
+        """Read the current state; refuse links and files where folders are expected."""
+        if not (O_NOFOLLOW and O_DIRECTORY):
+            self.fail("este sistema não oferece O_NOFOLLOW/O_DIRECTORY; o esus.rnds só grava em chaves num Linux")
+        try:
+            self.install_fd = os.open(self.install_dir, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        except OSError:
             self.fail("a pasta de instalação do PEC %s não existe neste servidor: instale o PEC ou ajuste "
                       "rnds_pec_install_dir" % self.install_dir)
-        web_st = lstat_or_none(self.webserver)
+        web_st = lstat_at(self.install_fd, "webserver")
         if web_st is None:
             self.fail("a pasta %s não existe: o PEC não parece instalado em %s; instale o PEC ou ajuste "
                       "rnds_pec_install_dir" % (self.webserver, self.install_dir))
@@ -448,46 +497,77 @@ class Deployer(object):
                       "substitua o link pela pasta real ou ajuste rnds_pec_install_dir para o destino do link" % self.webserver)
         if not stat.S_ISDIR(web_st.st_mode):
             self.fail("%s não é uma pasta; confira a instalação do PEC" % self.webserver)
+        self.web_fd = self._open_dir(self.install_fd, "webserver", self.webserver)
         if not self.module.check_mode:
             self._lock()
 
-        self.result["chaves_variants"] = case_variants(self.webserver, self.dirname)
+        self.result["chaves_variants"] = case_variants(self.web_fd, self.dirname)
         for variant in self.result["chaves_variants"]:
             self.module.warn("existe também a pasta %s ao lado de %s (difere só em maiúsculas/minúsculas): o PEC "
                              "no Linux usa %s; confira qual pasta o PEC lê e remova a outra"
                              % (os.path.join(self.webserver, variant), self.dirname, self.chaves))
 
-        self.chaves_st = lstat_or_none(self.chaves)
-        if self.chaves_st is not None:
-            if stat.S_ISLNK(self.chaves_st.st_mode):
+        chaves_st = lstat_at(self.web_fd, self.dirname)
+        if chaves_st is not None:
+            if stat.S_ISLNK(chaves_st.st_mode):
                 self.fail("%s é um link simbólico: por segurança o certificado não é gravado através de links; "
                           "substitua o link por uma pasta" % self.chaves)
-            if not stat.S_ISDIR(self.chaves_st.st_mode):
+            if not stat.S_ISDIR(chaves_st.st_mode):
                 self.fail("%s existe mas não é uma pasta: remova ou renomeie esse arquivo para que a pasta de "
                           "certificados possa ser criada" % self.chaves)
-        backup_st = lstat_or_none(self.backup_dir)
+            self.chaves_fd = self._open_dir(self.web_fd, self.dirname, self.chaves)
+            self.chaves_st = os.fstat(self.chaves_fd)
+        backup_st = lstat_at(self.web_fd, self.backup_dirname)
         if backup_st is not None and (stat.S_ISLNK(backup_st.st_mode) or not stat.S_ISDIR(backup_st.st_mode)):
             if self.backup:
                 self.fail("%s existe mas não é uma pasta (ou é um link simbólico): remova-o ou use backup=false"
                           % self.backup_dir)
 
         # Temporary files of a run that was killed while writing (we hold the lock, so none is in use).
-        self.stale = stale_temp_files(self.chaves) if self.chaves_st is not None else []
-        self.dest_st = lstat_or_none(self.dest) if self.chaves_st is not None else None
+        self.stale = stale_temp_files(self.chaves_fd) if self.chaves_fd is not None else []
         self.dest_checksum = None
-        if self.dest_st is not None:
-            if stat.S_ISLNK(self.dest_st.st_mode):
+        dest_st = lstat_at(self.chaves_fd, self.name) if self.chaves_fd is not None else None
+        if dest_st is not None:
+            if stat.S_ISLNK(dest_st.st_mode):
                 self.fail("%s é um link simbólico: remova o link; o certificado é gravado como arquivo comum" % self.dest)
-            if not stat.S_ISREG(self.dest_st.st_mode):
+            if not stat.S_ISREG(dest_st.st_mode):
                 self.fail("%s existe mas não é um arquivo comum: remova-o" % self.dest)
-            self.dest_checksum = sha256_file(self.dest)
-            for other in case_variants(self.chaves, self.name):
+            self.dest_fd = self._open_file(self.chaves_fd, self.name, self.dest)
+            self.dest_st = os.fstat(self.dest_fd)
+            self.dest_checksum = sha256_fd(self.dest_fd)
+            for other in case_variants(self.chaves_fd, self.name):
                 self.module.warn("há também o arquivo %s em %s (difere só em maiúsculas/minúsculas): o PEC vai listar os dois"
                                  % (other, self.chaves))
-        elif self.chaves_st is not None:
-            for other in case_variants(self.chaves, self.name):
+        elif self.chaves_fd is not None:
+            for other in case_variants(self.chaves_fd, self.name):
                 self.module.warn("há o arquivo %s em %s (difere só em maiúsculas/minúsculas de %s): o PEC vai listar os dois"
                                  % (other, self.chaves, self.name))
+
+    def _open_dir(self, parent_fd, name, path):
+        """Open a folder relative to ``parent_fd`` without following a link; fail clearly if it was swapped."""
+        try:
+            return open_dir_at(parent_fd, name)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                self.fail("%s deixou de ser uma pasta durante a execução (foi trocada por um link ou arquivo); confira "
+                          "quem mais mexe nessa pasta e execute de novo" % path)
+            raise
+
+    def _open_file(self, dir_fd, name, path):
+        """Open a regular file with a single link relative to ``dir_fd``, never following a link."""
+        try:
+            fd = open_file_at(dir_fd, name)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EINVAL, errno.ENOENT):
+                self.fail("%s deixou de ser um arquivo comum durante a execução (foi trocado por um link ou outro tipo "
+                          "de arquivo); confira quem mais mexe na pasta e execute de novo" % path)
+            raise
+        if os.fstat(fd).st_nlink > 1:
+            os.close(fd)
+            self.fail("%s tem mais de um link físico (hard link): por segurança ele não é lido, copiado nem alterado "
+                      "(poderia ser outro arquivo do servidor); apague os outros links ou substitua-o por uma cópia"
+                      % path)
+        return fd
 
     def plan(self):
         st = self.chaves_st
@@ -498,11 +578,11 @@ class Deployer(object):
         self.result["attributes_changed"] = dst is not None and not self.result["content_changed"] and (
             (dst.st_uid, dst.st_gid, stat.S_IMODE(dst.st_mode)) != (self.uid, self.gid, self.mode))
         self.to_prune = []
-        if self.prune and st is not None:
-            for entry in sorted(os.listdir(self.chaves)):
+        if self.prune and self.chaves_fd is not None:
+            for entry in sorted(os.listdir(self.chaves_fd)):
                 if entry == self.name or entry in self.keep or not entry.lower().endswith(PRUNE_SUFFIXES):
                     continue
-                entry_st = lstat_or_none(os.path.join(self.chaves, entry))
+                entry_st = lstat_at(self.chaves_fd, entry)
                 if entry_st is None or stat.S_ISDIR(entry_st.st_mode):
                     continue
                 self.to_prune.append(entry)
@@ -544,9 +624,9 @@ class Deployer(object):
         kept between runs (removing it would race with a waiting run). Released when the module exits.
         """
         path = os.path.join(self.webserver, LOCK_BASENAME)
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
         try:
-            fd = os.open(path, flags, 0o600)
+            fd = os.open(LOCK_BASENAME, flags, 0o600, dir_fd=self.web_fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 self.fail("%s é um link simbólico: remova-o (é o arquivo de trava do esus.rnds)" % path)
@@ -556,6 +636,10 @@ class Deployer(object):
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             self.fail("%s existe mas não é um arquivo comum: remova-o (é o arquivo de trava do esus.rnds)" % path)
+        if st.st_nlink > 1:
+            os.close(fd)
+            self.fail("%s tem mais de um link físico (hard link): remova-o (é o arquivo de trava do esus.rnds e "
+                      "pode estar ligado a outro arquivo do servidor)" % path)
         if stat.S_IMODE(st.st_mode) != 0o600 and st.st_uid == os.geteuid():
             os.fchmod(fd, 0o600)
         deadline = time.monotonic() + LOCK_TIMEOUT
@@ -581,115 +665,124 @@ class Deployer(object):
             os.close(fd)
 
     # ---------------------------------------------------------------- apply
-    def _make_dir(self, path, mode, uid, gid):
-        """Create ``path`` if needed, then set owner and mode without following links."""
-        created = False
-        if lstat_or_none(path) is None:
-            os.mkdir(path, 0o700)
-            created = True
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-            self.fail("%s deixou de ser uma pasta durante a execução; execute de novo" % path)
-        if (st.st_uid, st.st_gid) != (uid, gid):
-            os.lchown(path, uid, gid)
+    def _make_dir(self, name, path, mode):
+        """Open the folder ``name`` of webserver (created 0700 if missing), then set owner and mode on its descriptor."""
+        try:
+            os.mkdir(name, 0o700, dir_fd=self.web_fd)
+        except FileExistsError:
+            pass
+        fd = self._open_dir(self.web_fd, name, path)
+        self._set_dir_attributes(fd, mode)
+        return fd
+
+    def _set_dir_attributes(self, fd, mode):
+        st = os.fstat(fd)
+        if (st.st_uid, st.st_gid) != (self.uid, self.gid):
+            os.fchown(fd, self.uid, self.gid)
         if stat.S_IMODE(st.st_mode) != mode:
-            os.chmod(path, mode)
-        return created
+            os.fchmod(fd, mode)
 
-    def _backup_path(self, name):
-        base = os.path.join(self.backup_dir, "%s.%s.bak" % (name, self.stamp))
-        candidate, counter = base, 1
-        while lstat_or_none(candidate) is not None:
-            counter += 1
-            candidate = "%s.%d.bak" % (base[:-4], counter)
-        return candidate
+    def _backup(self, src_fd, src_st, name):
+        """Copy the file open on ``src_fd`` to a new file with an unpredictable name in chaves-backup.
 
-    def _ensure_backup_dir(self):
-        self._make_dir(self.backup_dir, 0o700, self.uid, self.gid)
+        A backup holds a private key: same owner as the deployed file, readable by the owner only. The copy is
+        made from the descriptor that was checked, so whatever is now at the name in chaves does not matter.
+        """
+        if self.backup_fd is None:
+            self.backup_fd = self._make_dir(self.backup_dirname, self.backup_dir, 0o700)
+        fd, bname = create_at(self.backup_fd, lambda: backup_name(name, self.stamp), 0o600)
+        try:
+            copy_fd(src_fd, fd)
+            os.fchown(fd, self.uid, self.gid)
+            os.fchmod(fd, 0o600)
+            if os.utime in os.supports_fd:
+                os.utime(fd, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._fsync_dir(self.backup_fd)
+        return os.path.join(self.backup_dir, bname)
 
     def _write(self):
-        fd, tmp = tempfile.mkstemp(dir=self.chaves, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        fd, tmp = create_at(self.chaves_fd, temp_name, 0o600)
+        renamed = False
         try:
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(self.data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    os.fchown(handle.fileno(), self.uid, self.gid)
-                    os.fchmod(handle.fileno(), self.mode)
+                write_all(fd, self.data)
+                os.fsync(fd)
+                os.fchown(fd, self.uid, self.gid)
+                os.fchmod(fd, self.mode)
             except OSError as exc:
                 self.fail("não foi possível gravar o arquivo temporário em %s: %s" % (self.chaves, exc.strerror))
-            if sha256_file(tmp) != self.checksum:
+            if sha256_fd(fd) != self.checksum:
                 self.fail("o arquivo temporário gravado em %s não confere com o original (SHA-256); verifique o "
                           "disco do servidor" % self.chaves)
-            if self.dest_st is not None and self.backup:
-                self._ensure_backup_dir()
-                backup = self._backup_path(self.name)
-                self.module.preserved_copy(self.dest, backup)
-                self._secure_backup(backup)
-                self.result["backup_file"] = backup
-            # atomic_move() gives a *new* file 0666 & ~umask before we fix it: keep that window private.
-            old_umask = os.umask(0o077)
+            if self.dest_fd is not None and self.backup:
+                self.result["backup_file"] = self._backup(self.dest_fd, self.dest_st, self.name)
+            # rename(2) replaces the entry itself (a link put there meanwhile is replaced, never followed).
             try:
-                self.module.atomic_move(tmp, self.dest, keep_dest_attrs=False)
-            finally:
-                os.umask(old_umask)
+                os.rename(tmp, self.name, src_dir_fd=self.chaves_fd, dst_dir_fd=self.chaves_fd)
+            except FileNotFoundError:
+                self.fail("o arquivo temporário %s sumiu de %s antes de ser renomeado: alguém mexe na pasta ao mesmo "
+                          "tempo; confira quem tem acesso a ela e execute de novo" % (tmp, self.chaves))
+            renamed = True
         finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-        self._fix_attributes()
-        self._fsync_dir(self.chaves)
-
-    def _secure_backup(self, path):
-        """A backup holds a private key: same owner as the deployed file, readable by the owner only."""
-        os.lchown(path, self.uid, self.gid)
-        os.chmod(path, 0o600)
+            if not renamed:
+                try:
+                    os.unlink(tmp, dir_fd=self.chaves_fd)
+                except OSError:
+                    pass
+                os.close(fd)
+        self.final_fd = fd
+        self._fsync_dir(self.chaves_fd)
+        if not same_file(lstat_at(self.chaves_fd, self.name), os.fstat(fd)):
+            self.fail("o certificado gravado em %s foi trocado por outro arquivo durante a gravação: alguém mexe na "
+                      "pasta ao mesmo tempo; confira quem tem acesso a %s e execute de novo" % (self.dest, self.chaves))
 
     def _fix_attributes(self):
-        st = os.lstat(self.dest)
-        if not stat.S_ISREG(st.st_mode):
+        """Owner and mode of the file that was inspected (its descriptor), if it is still the one in chaves."""
+        if not same_file(lstat_at(self.chaves_fd, self.name), self.dest_st):
             self.fail("%s deixou de ser um arquivo comum durante a execução; execute de novo" % self.dest)
+        st = os.fstat(self.dest_fd)
         if (st.st_uid, st.st_gid) != (self.uid, self.gid):
-            os.lchown(self.dest, self.uid, self.gid)
+            os.fchown(self.dest_fd, self.uid, self.gid)
         if stat.S_IMODE(st.st_mode) != self.mode:
-            os.chmod(self.dest, self.mode)
+            os.fchmod(self.dest_fd, self.mode)
+        self.final_fd = self.dest_fd
 
     @staticmethod
-    def _fsync_dir(path):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return
+    def _fsync_dir(fd):
         try:
             os.fsync(fd)
         except OSError:
             pass
-        finally:
-            os.close(fd)
 
     def _prune(self):
         for entry in self.to_prune:
             path = os.path.join(self.chaves, entry)
-            entry_st = lstat_or_none(path)
+            entry_st = lstat_at(self.chaves_fd, entry)
             if entry_st is None:
                 continue
             if self.backup and stat.S_ISREG(entry_st.st_mode):
-                self._ensure_backup_dir()
-                backup = self._backup_path(entry)
+                fd = self._open_file(self.chaves_fd, entry, path)
                 try:
-                    os.rename(path, backup)
-                except OSError:
-                    shutil.copy2(path, backup)
-                    os.unlink(path)
-                self._secure_backup(backup)
-                self.result["pruned_backup_files"].append(backup)
-            else:
-                os.unlink(path)
+                    fd_st = os.fstat(fd)
+                    backup = self._backup(fd, fd_st, entry)
+                    self.result["pruned_backup_files"].append(backup)
+                    if not same_file(lstat_at(self.chaves_fd, entry), fd_st):
+                        self.fail("%s foi trocado por outro arquivo durante a execução (a cópia de segurança %s tem o "
+                                  "arquivo anterior); confira quem mais mexe na pasta e execute de novo" % (path, backup))
+                finally:
+                    os.close(fd)
+            try:
+                os.unlink(entry, dir_fd=self.chaves_fd)
+            except FileNotFoundError:
+                pass
 
     def _remove_stale(self):
         for entry in self.stale:
             try:
-                os.unlink(os.path.join(self.chaves, entry))
+                os.unlink(entry, dir_fd=self.chaves_fd)
             except FileNotFoundError:
                 pass
 
@@ -697,8 +790,10 @@ class Deployer(object):
         try:
             if self.stale:
                 self._remove_stale()
-            if self.result["dir_changed"]:
-                self._make_dir(self.chaves, self.dir_mode, self.uid, self.gid)
+            if self.chaves_fd is None:
+                self.chaves_fd = self._make_dir(self.dirname, self.chaves, self.dir_mode)
+            elif self.result["dir_changed"]:
+                self._set_dir_attributes(self.chaves_fd, self.dir_mode)
             if self.result["content_changed"]:
                 self._write()
             elif self.result["attributes_changed"]:
@@ -708,13 +803,14 @@ class Deployer(object):
         except OSError as exc:
             self.fail("falha ao gravar em %s: %s (%s); confira permissões e espaço em disco"
                       % (self.chaves, exc.strerror or exc, getattr(exc, "filename", None) or self.chaves))
-        except Exception as exc:  # atomic_move() raises plain Exception on some failures
-            self.fail("falha ao gravar o certificado em %s: %s; confira permissões e espaço em disco" % (self.chaves, exc))
 
     def finish(self):
-        st = lstat_or_none(self.dest) if not self.module.check_mode else None
-        if st is not None:
-            self.result.update(checksum=sha256_file(self.dest), owner=user_name(st.st_uid), group=group_name(st.st_gid),
+        fd = None
+        if not self.module.check_mode:
+            fd = self.final_fd if self.final_fd is not None else self.dest_fd
+        if fd is not None:
+            st = os.fstat(fd)
+            self.result.update(checksum=sha256_fd(fd), owner=user_name(st.st_uid), group=group_name(st.st_gid),
                                mode=format_mode(st.st_mode), size=st.st_size)
         else:
             self.result.update(checksum=self.checksum, owner=user_name(self.uid), group=group_name(self.gid),
@@ -736,7 +832,7 @@ def main():
         if result_diff is not None and result["changed"]:
             result["diff"] = result_diff
     finally:
-        deployer.unlock()
+        deployer.close()
     module.exit_json(**result)
 
 

@@ -73,6 +73,11 @@ seealso:
 notes:
   - Dates are returned in UTC, ISO 8601 (C(YYYY-MM-DDTHH:MM:SSZ)).
   - The same code reads certificates for the other esus.rnds plugins, so the checks agree everywhere.
+  - Ansible hides every returned value that contains the value of a C(no_log) option. When O(passphrase)
+    occurs inside a returned fact (for example C(1122) inside a CNPJ), that fact comes back partly as
+    C(********) and the module warns that the password is too weak, without saying which fact or printing
+    it. Decide on such facts elsewhere (M(esus.rnds.pec_certificate) checks O(esus.rnds.pec_certificate#module:expected_cnpj)
+    on the controller, before any masking), or use a stronger password.
 """
 
 EXAMPLES = r"""
@@ -224,8 +229,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
+    WEAK_PASSWORD_WARNING,
     Pkcs12Error,
     inspect_pkcs12,
+    password_masks_facts,
 )
 
 
@@ -268,6 +275,8 @@ def main():
         facts = inspect_pkcs12(data, module.params["passphrase"])
     except Pkcs12Error as exc:
         module.fail_json(msg=exc.message, error_code=exc.code)
+    if password_masks_facts(facts, module.params["passphrase"]):
+        module.warn(WEAK_PASSWORD_WARNING)
     module.exit_json(changed=False, **facts)
 
 

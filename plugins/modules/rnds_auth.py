@@ -59,6 +59,9 @@ options:
     description:
       - CA bundle file (PEM) or folder of hashed CA certificates used to validate the RNDS server
         certificate, instead of the system trust store.
+      - When given, it must exist, be readable and hold CA certificates; otherwise the task fails (even with
+        O(fail_on_error=false)) instead of falling back to the system trust store. Ignored with
+        O(validate_certs=false).
     type: path
   validate_certs:
     description:
@@ -145,7 +148,8 @@ elapsed_ms:
   sample: 231
 stage:
   description:
-    - Where the attempt stopped. V(ok) on success; V(certificate) (the PKCS#12 could not be
+    - Where the attempt stopped. V(ok) on success; V(ca_path) (O(ca_path) missing, unreadable or without
+      certificates, the task fails), V(certificate) (the PKCS#12 could not be
       opened), V(dns), V(tcp), V(tls) (handshake, including a refused client certificate) or
       V(http) (unexpected HTTP answer, for example 403 for a certificate not credenciado).
   returned: always
@@ -204,6 +208,9 @@ def main():
         validate_certs=params["validate_certs"], timeout=params["timeout"],
     )
     result["changed"] = False
+    if result["stage"] == "ca_path":
+        # a configuration error, not an answer of the RNDS: always a failure (never the system store instead)
+        module.fail_json(msg=result["diagnosis"], **result)
     if not result["authenticated"] and params["fail_on_error"]:
         module.fail_json(msg=result["diagnosis"], **result)
     module.exit_json(**result)

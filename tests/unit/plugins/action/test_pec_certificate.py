@@ -331,3 +331,32 @@ def test_evaluate_policy_messages():
     assert errors == [] and len(warnings) == 1 and "expira em 5 dia(s)" in warnings[0]
     errors, warnings = action.evaluate(dict(facts, has_private_key=False, icp_brasil=False), "a.pfx", 30, None, True)
     assert len(errors) == 2 and warnings == []
+
+
+# ----------------------------------------------------------------------------- weak password inside a fact
+
+def test_password_inside_the_cnpj_is_warned_and_the_cnpj_check_uses_the_real_value(lab, test_ca, make_pkcs12):
+    """'1122' inside CNPJ 11222333000181: other tasks with the password (no_log) would show the CNPJ masked;
+    this action warns (without the password) and still checks expected_cnpj on the CNPJ as read."""
+    src = make_pkcs12(leaf=test_ca.issue_ecnpj(cnpj="11222333000181"), password="1122", name="fraca.pfx")
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(src), "password": "1122", "expected_cnpj": "11.222.333/0001-81"})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    result = results["h1"]
+    assert result["changed"] is True and result["certificate"]["cnpj"] == "11222333000181"
+    assert "senha do certificado é fraca" in output
+    warning = output[output.index("senha do certificado é fraca"):].split("\n\n")[0]
+    assert "1122" not in warning.replace("\n", " ")
+    # the decision is still made on the real CNPJ: a wrong expected CNPJ is refused with both CNPJs
+    proc, results = lab.deploy({"src": str(src), "password": "1122", "expected_cnpj": "12.345.678/0001-95",
+                                "name": "outra.pfx"})
+    result = results["h1"]
+    assert result["failed"] is True and "11.222.333/0001-81" in result["msg"] and "12.345.678/0001-95" in result["msg"]
+    assert "senha do certificado é fraca" in proc.stdout + proc.stderr
+
+
+def test_strong_password_gives_no_weak_warning(lab, pfx):
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True})
+    assert proc.returncode == 0 and "senha do certificado é fraca" not in proc.stdout + proc.stderr

@@ -677,6 +677,26 @@ def test_render_csv_formula_injection_guard():
             assert not value[:1] in ("=", "+", "@") and not (value.startswith("-") and not value.lstrip("-").isdigit())
 
 
+@pytest.mark.parametrize("value", [
+    "\n=1+1", "\r\n=HYPERLINK(\"http://x\")", "  =1+1", "\t@SUM(A1)", "\u00a0=1+1", "\u00a0\u00a0+1",
+    "\u2003-2+3", "\u3000=1", "\u202f@x", "\u200b=1+1", "\ufeff=1", "\uff1d1+1", "\uff0bSOMA(1;2)",
+    "\uff0d2+3", "\uff20SUM(A1)", " \uff1dcmd|' /C calc'!A0", "\ufe661", "\u22121+1", "\nlinha",
+])
+def test_render_csv_formula_guard_after_spaces_breaks_and_full_width(value):
+    """A spreadsheet skips leading spaces/line breaks and may read full-width signs: those cells are guarded."""
+    assert R._csv_cell(value) == "'" + value  # pylint: disable=protected-access
+    report = R.build_report([R.evaluate_host("pec-x", None, None, None, None, now=NOW)], now=NOW)
+    report["hosts"][0]["host"] = value  # as if it came from a hostile PEC or inventory
+    hosts = [row["host"] for row in _csv_rows(report)]
+    assert hosts == ["'" + value], hosts
+
+
+@pytest.mark.parametrize("value", ["pec normal", " pec com espaço", "\u00a0texto", "12345678000195", "sim (=)",
+                                   "a-b", "\uff21BC", "município"])
+def test_render_csv_leaves_ordinary_cells_alone(value):
+    assert R._csv_cell(value) == value  # pylint: disable=protected-access
+
+
 def test_render_csv_contra_chave_column_only_when_present():
     municipio = sf.municipio()
     municipio["contra_chave"] = "CC-1"

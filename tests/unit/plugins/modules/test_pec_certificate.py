@@ -20,7 +20,6 @@ import stat
 
 import pytest
 import testca
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.esus.rnds.plugins.module_utils import _chaves
@@ -295,14 +294,15 @@ def test_new_file_is_never_readable_by_others(tmp_path, capsys, monkeypatch):
     """Even with umask 000, the certificate is never world-accessible, not even for an instant."""
     (tmp_path / "webserver").mkdir()
     seen = []
-    original = AnsibleModule.atomic_move
+    original = os.rename
 
-    def spy(self, src, dest, *args, **kwargs):
-        seen.append(("tmp", mode_of(src)))
-        original(self, src, dest, *args, **kwargs)
-        seen.append(("dest", mode_of(dest)))
+    def spy(src, dst, *args, **kwargs):
+        src_fd, dst_fd = kwargs.get("src_dir_fd"), kwargs.get("dst_dir_fd")
+        seen.append(("tmp", stat.S_IMODE(os.stat(src, dir_fd=src_fd, follow_symlinks=False).st_mode)))
+        original(src, dst, *args, **kwargs)
+        seen.append(("dest", stat.S_IMODE(os.stat(dst, dir_fd=dst_fd, follow_symlinks=False).st_mode)))
 
-    monkeypatch.setattr(AnsibleModule, "atomic_move", spy)
+    monkeypatch.setattr(pec_certificate.os, "rename", spy)
     old = os.umask(0)
     try:
         code, result = _main(_args(tmp_path, b"certificado"), capsys)
@@ -347,3 +347,62 @@ def test_case_variants(tmp_path):
         (tmp_path / name).mkdir()
     assert _chaves.case_variants(str(tmp_path), "chaves") == ["CHAVES", "Chaves"]
     assert _chaves.case_variants(str(tmp_path / "nao-existe"), "chaves") == []
+
+
+# ----------------------------------------------------------------------------- descriptors, links, names
+
+def test_hard_linked_certificate_is_refused_and_left_alone(tmp_path, capsys):
+    """A file with two links could be any file of the server: never read, copied, chowned or replaced through it."""
+    chaves = tmp_path / "webserver" / "chaves"
+    chaves.mkdir(parents=True)
+    other = tmp_path / "outro-arquivo-do-servidor"
+    other.write_bytes(b"segredo do root")
+    os.chmod(str(other), 0o400)
+    os.link(str(other), str(chaves / "fms.pfx"))
+    before = os.stat(str(other))
+    code, result = _main(_args(tmp_path, b"certificado", owner="nobody"), capsys)
+    assert code == 1 and "mais de um link físico" in result["msg"], result
+    after = os.stat(str(other))
+    assert other.read_bytes() == b"segredo do root" and (after.st_mode, after.st_uid, after.st_nlink) == (
+        before.st_mode, before.st_uid, 2)
+    assert not (tmp_path / "webserver" / "chaves-backup").exists()
+
+
+def test_hard_linked_lock_file_is_refused(tmp_path, capsys):
+    webserver = tmp_path / "webserver"
+    webserver.mkdir()
+    other = tmp_path / "outro"
+    other.write_bytes(b"")
+    os.chmod(str(other), 0o644)
+    os.link(str(other), str(webserver / ".esus-rnds.lock"))
+    code, result = _main(_args(tmp_path, b"certificado"), capsys)
+    assert code == 1 and "link físico" in result["msg"] and "trava" in result["msg"], result
+    assert mode_of(other) == 0o644 and not (webserver / "chaves").exists()
+
+
+def test_backup_names_are_unpredictable_and_copied_from_the_checked_file(tmp_path, capsys):
+    (tmp_path / "webserver").mkdir()
+    names = []
+    for number in range(3):  # three replacements in the same second
+        code, result = _main(_args(tmp_path, ("versao %d" % number).encode()), capsys)
+        assert code == 0, result
+        if number:
+            names.append(os.path.basename(result["backup_file"]))
+    backups = tmp_path / "webserver" / "chaves-backup"
+    assert sorted(os.listdir(str(backups))) == sorted(names)
+    for name in names:
+        prefix, stamp, token, suffix = name.rsplit(".", 3)
+        assert prefix == "fms.pfx" and suffix == "bak" and len(stamp) == 15 and len(token) == 16
+        int(token, 16)
+    assert names[0].split(".")[3] != names[1].split(".")[3]
+    assert sorted((backups / name).read_bytes() for name in names) == [b"versao 0", b"versao 1"]
+    assert all(mode_of(backups / name) == 0o600 for name in names)
+
+
+def test_host_side_files_keep_python36_syntax():
+    """pec_certificate and _chaves run on PEC servers, whose python3 may be old: no newer syntax there."""
+    import ast  # pylint: disable=import-outside-toplevel
+    for module in (pec_certificate, _chaves):
+        source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
+        ast.parse(source, feature_version=(3, 6))
+        assert "from __future__ import annotations" not in source

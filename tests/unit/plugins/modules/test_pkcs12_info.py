@@ -206,3 +206,53 @@ def test_playbook_check_mode(make_pkcs12, run_ansible, tmp_path, test_ca):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"localhost\s*:\s*ok=3\s+changed=0\s+unreachable=0\s+failed=0", proc.stdout), proc.stdout
     _assert_no_secret(proc.stdout + proc.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# A password that occurs inside a returned fact: Ansible masks the fact; the module says why.
+
+@pytest.fixture
+def warned(monkeypatch):
+    """Warnings given by the module in process (where they end up depends on what else the test run imported)."""
+    from ansible.module_utils.basic import AnsibleModule  # pylint: disable=import-outside-toplevel
+    messages = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg: messages.append(msg))
+    return messages
+
+
+@pytest.mark.parametrize("password,cnpj,masked_field", [
+    ("1122", "11222333000181", "cnpj"),  # inside the CNPJ
+    ("BR", "12345678000195", "subject"),  # inside the subject (C=BR)
+])
+def test_weak_password_inside_a_fact_is_warned_without_naming_it(make_pkcs12, test_ca, capsys, password, cnpj,
+                                                                 masked_field, warned):  # pylint: disable=redefined-outer-name
+    path = make_pkcs12(leaf=test_ca.issue_ecnpj(cnpj=cnpj), password=password, name="fraca.pfx")
+    code, result, dummy = _run({"path": str(path), "passphrase": password}, capsys)
+    assert code == 0
+    assert "********" in result[masked_field]  # what Ansible does to the fact
+    assert len(warned) == 1 and "senha do certificado é fraca" in warned[0], warned
+    assert password not in warned[0] and masked_field not in warned[0]
+
+
+def test_strong_password_gives_no_weak_warning(make_pkcs12, capsys, warned):  # pylint: disable=redefined-outer-name
+    path = make_pkcs12(password=testca.HARD_PASSWORD)
+    code, dummy, _raw = _run({"path": str(path), "passphrase": testca.HARD_PASSWORD}, capsys)
+    assert code == 0 and warned == []
+
+
+def test_adhoc_weak_password_warning(make_pkcs12, test_ca, run_ansible):
+    path = make_pkcs12(leaf=test_ca.issue_ecnpj(cnpj="11222333000181"), password="1122", name="fraca.pfx")
+    proc = run_ansible("ansible", "localhost", "-m", "esus.rnds.pkcs12_info", "-a",
+                       json.dumps({"path": str(path), "passphrase": "1122"}))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _json_from_adhoc(proc.stdout)["cnpj"] == "********2333000181"
+    assert "senha do certificado é fraca" in proc.stdout + proc.stderr
+
+
+def test_password_masks_facts_rule():
+    from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import password_masks_facts  # pylint: disable=import-outside-toplevel
+    facts = {"cnpj": "11222333000181", "key_size": 2048, "icp_brasil": True, "chain": ["C=BR"]}
+    assert password_masks_facts(facts, "1122") and password_masks_facts(facts, "2048")
+    assert password_masks_facts(facts, "C=B") and password_masks_facts(facts, "2")
+    assert not password_masks_facts(facts, "True") and not password_masks_facts(facts, "senha forte")
+    assert not password_masks_facts(facts, "") and not password_masks_facts(facts, None)

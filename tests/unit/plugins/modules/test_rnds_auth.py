@@ -409,3 +409,85 @@ def test_module_rejects_plain_http_url(run_ansible, tmp_path, pfx):  # pylint: d
     proc, result, dummy = run_module(run_ansible, tmp_path, args)
     assert proc.returncode != 0
     assert "https" in result["msg"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ca_path given but unusable: a clear error, never the system trust store instead
+
+
+def _as_nobody(function):
+    """Run ``function()`` in a child process running as nobody; returns its result (JSON-able)."""
+    import pwd  # pylint: disable=import-outside-toplevel
+    user = pwd.getpwnam("nobody")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+            os.write(write_fd, json.dumps(function()).encode())
+        finally:
+            os._exit(0)  # pylint: disable=protected-access
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as handle:
+        data = handle.read()
+    os.waitpid(pid, 0)
+    return json.loads(data.decode())
+
+
+@pytest.mark.parametrize("case", ["missing", "not-pem", "empty", "parent-is-file"])
+def test_unusable_ca_path_is_a_clear_error(mock, pfx, tmp_path, monkeypatch, case):  # pylint: disable=redefined-outer-name
+    paths = {"missing": tmp_path / "nao-existe.pem", "not-pem": tmp_path / "lixo.pem",
+             "empty": tmp_path / "vazio.pem", "parent-is-file": tmp_path / "lixo.pem" / "ca.pem"}
+    (tmp_path / "lixo.pem").write_text("isto não é um certificado\n")
+    (tmp_path / "vazio.pem").write_text("")
+    # a system store that would trust the mock: the old code fell back to it and authenticated
+    monkeypatch.setenv("SSL_CERT_FILE", mock.ca_file)
+    result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url, ca_path=str(paths[case]))
+    assert result["authenticated"] is False and result["stage"] == "ca_path", result
+    assert "ca_path=%s" % paths[case] in result["diagnosis"] and "ACs do sistema" in result["diagnosis"]
+    assert_no_secret(result, PASSWORD)
+    # the same certificate with the system store (no ca_path) works: the error is about ca_path only
+    assert rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url)["authenticated"] is True
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
+def test_unreadable_ca_path_is_a_clear_error(mock, tmp_path):  # pylint: disable=redefined-outer-name
+    private = tempfile.mkdtemp(prefix="esus-rnds-ca-")
+    try:
+        os.chmod(private, 0o755)
+        bundle = os.path.join(private, "ca.pem")
+        with open(mock.ca_file, "rb") as src, open(bundle, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(bundle, 0o600)  # root only
+        folder = os.path.join(private, "hashes")
+        os.mkdir(folder, 0o700)
+
+        def attempt():
+            out = []
+            for path in (bundle, folder):
+                try:
+                    rnds_auth.server_trust_context(path)
+                    out.append(None)
+                except rnds_auth.CaPathError as exc:
+                    out.append(exc.message)
+            return out
+
+        messages = _as_nobody(attempt)
+        assert messages[0] and "não foi possível ler ca_path=%s" % bundle in messages[0], messages
+        assert messages[1] and "não foi possível ler a pasta ca_path=%s" % folder in messages[1], messages
+        assert rnds_auth.server_trust_context(bundle) is not None  # readable by root: fine
+    finally:
+        import shutil  # pylint: disable=import-outside-toplevel
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def test_module_fails_on_missing_ca_path_even_without_fail_on_error(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+    missing = str(tmp_path / "ac-que-nao-existe.pem")
+    args = dict(path=pfx(), password=PASSWORD, url=mock.token_url, ca_path=missing)
+    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra={"SSL_CERT_FILE": mock.ca_file})
+    assert proc.returncode != 0, output
+    assert result["stage"] == "ca_path" and "ca_path=%s não existe" % missing in result["msg"], result
+    assert PASSWORD not in output
