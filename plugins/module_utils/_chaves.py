@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Internal to esus.rnds: file logic for the PEC ``chaves`` folder (stdlib only, Python >= 3.8).
+"""Internal to esus.rnds: file logic for the PEC ``chaves`` folder (stdlib only, Python >= 3.6).
 
 Shared by the ``pec_certificate`` module (host), its action plugin (controller, name checks
 only) and the ``pec_info`` module. Messages meant for operators are in Portuguese (pt-BR).
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 import grp
 import hashlib
