@@ -333,6 +333,7 @@ import binascii
 import datetime
 import errno
 import fcntl
+import inspect
 import os
 import shutil
 import stat
@@ -631,7 +632,10 @@ class Deployer(object):
             # atomic_move() gives a *new* file 0666 & ~umask before we fix it: keep that window private.
             old_umask = os.umask(0o077)
             try:
-                self.module.atomic_move(tmp, self.dest, keep_dest_attrs=False)
+                if "keep_dest_attrs" in inspect.signature(self.module.atomic_move).parameters:
+                    self.module.atomic_move(tmp, self.dest, keep_dest_attrs=False)
+                else:  # ansible-core 2.16: no such option; _fix_attributes() below sets owner and mode
+                    self.module.atomic_move(tmp, self.dest)
             finally:
                 os.umask(old_umask)
         finally:
