@@ -12,11 +12,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VERMIN="$ROOT/.venv/bin/vermin"
 PY="$ROOT/.venv/bin/python"
 TARGET="3.6"
-HOST_MODULES="pec_certificate pec_info pec_rnds pec_rnds_info rnds_auth"
+HOST_MODULES=(pec_certificate pec_info pec_rnds pec_rnds_info rnds_auth)
 
 [ -x "$VERMIN" ] || { echo "host-python: ERRO: vermin não encontrado em .venv (rode 'make venv')." >&2; exit 1; }
 
-mapfile -t files < <("$PY" - "$ROOT" $HOST_MODULES <<'EOF'
+mapfile -t files < <("$PY" - "$ROOT" "${HOST_MODULES[@]}" <<'EOF'
 import os
 import re
 import sys

@@ -54,7 +54,8 @@ export PATH="$VENV/bin:$PATH"
 say "ansible-galaxy collection build"
 rm -rf "$WORK/dist" "$COLLECTIONS"
 "$VENV/bin/ansible-galaxy" collection build --force --output-path "$WORK/dist" . >/dev/null
-tarball="$(ls "$WORK"/dist/esus-rnds-*.tar.gz)"
+tarball="$(find "$WORK/dist" -name 'esus-rnds-*.tar.gz' | head -n 1)"
+[ -n "$tarball" ] || die "ansible-galaxy collection build não gerou o tarball"
 say "ansible-galaxy collection install $(basename "$tarball")"
 "$VENV/bin/ansible-galaxy" collection install "$tarball" -p "$COLLECTIONS" >/dev/null
 [ -d "$INSTALLED" ] && [ ! -L "$INSTALLED" ] || die "a coleção não foi instalada em $INSTALLED"
@@ -69,11 +70,8 @@ if find "$INSTALLED" -name '*.pfx' -o -name '*.p12' -o -name '*.key' | grep -q .
 fi
 
 # ansible-doc of every plugin and role found in the installed copy.
-count=0
-check_doc() {  # type name
-  local out
-  out="$("$VENV/bin/ansible-doc" -t "$1" --json "esus.rnds.$2" 2>&1)" || die "ansible-doc -t $1 esus.rnds.$2 falhou: $out"
-  "$VENV/bin/python" - "$1" "esus.rnds.$2" "$INSTALLED" <<<"$out" || die "ansible-doc -t $1 esus.rnds.$2: documentação vazia ou fora da cópia instalada"
+# Checks one `ansible-doc --json` answer (stdin): documented, and read from the installed copy.
+CHECK_DOC_PY='
 import json, sys
 kind, name, installed = sys.argv[1:]
 data = json.load(sys.stdin)[name]
@@ -85,7 +83,13 @@ else:
     doc = data["doc"]
     assert doc.get("short_description") or doc.get("description"), "sem descrição"
     assert doc.get("filename", "").startswith(installed), doc.get("filename")
-EOF
+'
+count=0
+check_doc() {  # type name
+  local out
+  out="$("$VENV/bin/ansible-doc" -t "$1" --json "esus.rnds.$2" 2>&1)" || die "ansible-doc -t $1 esus.rnds.$2 falhou: $out"
+  "$VENV/bin/python" -c "$CHECK_DOC_PY" "$1" "esus.rnds.$2" "$INSTALLED" <<<"$out" \
+    || die "ansible-doc -t $1 esus.rnds.$2: documentação vazia ou fora da cópia instalada"
   count=$((count + 1))
 }
 for dir_type in modules:module filter:filter test:test inventory:inventory; do
@@ -100,7 +104,7 @@ done
 for role in "$INSTALLED"/roles/*/; do
   check_doc role "$(basename "$role")"
 done
-expected=$(( $(ls plugins/modules/*.py plugins/filter/*.py plugins/test/*.py plugins/inventory/*.py | grep -vc __init__) + $(ls -d roles/*/ | wc -l) ))
+expected=$(( $(find plugins/modules plugins/filter plugins/test plugins/inventory -maxdepth 1 -name '*.py' ! -name '__init__.py' | wc -l) + $(find roles -mindepth 1 -maxdepth 1 -type d | wc -l) ))
 [ "$count" -eq "$expected" ] || die "ansible-doc conferiu $count itens; a árvore tem $expected"
 say "ansible-doc ok para $count plugins e papéis da cópia instalada"
 

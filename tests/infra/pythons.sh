@@ -53,15 +53,26 @@ cpython() {
   if [ -f "$prefix/.complete" ] && "$exe" -c 'import ssl, zlib, sqlite3, ctypes' 2>/dev/null; then
     echo "$exe"; return 0
   fi
-  command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 \
-    || die "cc e make são necessários (apt-get install build-essential)."
+  # Build dependencies (Debian package names): a fresh machine gets them here.
+  local deps="build-essential libssl-dev zlib1g-dev libffi-dev libsqlite3-dev libbz2-dev liblzma-dev libreadline-dev"
+  local missing=() dep
+  for dep in $deps; do
+    dpkg -s "$dep" >/dev/null 2>&1 || missing+=("$dep")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "faltam pacotes para compilar o Python: ${missing[*]} (rode como root)"
+    say "instalando ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+      || die "apt-get install ${missing[*]} falhou"
+  fi
   private_apt trixie deb-src
   local work; work="$(mktemp -d "${TMPDIR:-/tmp}/esus-rnds-cpython.XXXXXX")"
   WORK_DIRS+=("$work")
   (cd "$work" && apt-get "${APT_OPTS[@]}" source --download-only -qq "python$CPYTHON_SERIES" >&2) \
     || die "não foi possível baixar o pacote-fonte python$CPYTHON_SERIES (trixie)."
-  local orig; orig="$(ls "$work"/python"$CPYTHON_SERIES"_*.orig.tar.* | head -n 1)"
-  [ -f "$orig" ] || die "tarball original do python$CPYTHON_SERIES não encontrado."
+  local orig; orig="$(find "$work" -maxdepth 1 -name "python${CPYTHON_SERIES}_*.orig.tar.*" | head -n 1)"
+  [ -n "$orig" ] && [ -f "$orig" ] || die "tarball original do python$CPYTHON_SERIES não encontrado."
   say "compilando $(basename "$orig") (sem otimizações PGO; alguns minutos)"
   local start=$SECONDS
   mkdir "$work/src"

@@ -142,7 +142,10 @@ def ansible_env(tmp_path):
     env = dict(os.environ)
     env.update(
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT),
+        # ESUS_EXTRA_COLLECTIONS_PATH: collections the ansible-core under test lacks (ansible.posix
+        # for an ansible-core-only venv of the version matrix).
+        ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(
+            [str(COLLECTIONS_ROOT)] + [p for p in os.environ.get("ESUS_EXTRA_COLLECTIONS_PATH", "").split(os.pathsep) if p]),
         # ESUS_TARGET_PYTHON: run the modules under another interpreter, as on an old PEC server
         # (`make host-python` sets it to the oldest Python 3 this machine can get).
         ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ESUS_TARGET_PYTHON") or sys.executable,
