@@ -146,7 +146,7 @@ def zabbix_lld(report):
     """The report as Zabbix low-level discovery JSON (text).
 
     ``data`` holds one object per municipality with the LLD macros ``{#HOST}``, ``{#IBGE}``,
-    ``{#MUNICIPIO}`` and the values ``certificate_days_remaining`` (null without a certificate),
+    ``{#MUNICIPIO}``, the same under plain names (``host``, ``ibge``, ``municipio``) and the values ``certificate_days_remaining`` (null without a certificate),
     ``enabled`` (0/1) and ``host_status`` (0 ok, 1 warning, 2 error); ``audit`` holds
     ``timestamp_seconds`` and ``problems`` by severity.
     """
@@ -154,6 +154,9 @@ def zabbix_lld(report):
     for host, ibge, municipio, days, enabled, status in series(report):
         data.append({
             "{#HOST}": host, "{#IBGE}": ibge, "{#MUNICIPIO}": municipio,
+            # the same values under plain names, for JSONPath filters in item prototypes (Zabbix
+            # replaces {#MACRO} everywhere in a prototype, so a filter cannot name a macro key)
+            "host": host, "ibge": ibge, "municipio": municipio,
             "certificate_days_remaining": days,
             "enabled": 1 if enabled else 0,
             "host_status": STATUS_VALUE[status],

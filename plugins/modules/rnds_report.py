@@ -93,7 +93,8 @@ options:
       - Also write the audit as Zabbix low-level discovery JSON at this path on the controller. Not
         written when unset.
       - C(data) has one object per municipality with the macros C({#HOST}), C({#IBGE}),
-        C({#MUNICIPIO}) and the values C(certificate_days_remaining), C(enabled) and
+        C({#MUNICIPIO}), the same under plain names (C(host), C(ibge), C(municipio), for JSONPath
+        filters) and the values C(certificate_days_remaining), C(enabled) and
         C(host_status); C(audit) has C(timestamp_seconds) and C(problems) by severity. The
         collection's C(docs/report.md) shows the discovery rule and item prototypes.
       - Written like O(prometheus_file).

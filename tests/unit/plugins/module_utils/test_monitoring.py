@@ -123,6 +123,7 @@ def test_zabbix_lld_json(report):
         for macro in macros:
             assert LLD_MACRO.match(macro)
             assert isinstance(row[macro], str)  # Zabbix LLD macro values are strings
+        assert (row["host"], row["ibge"], row["municipio"]) == (row["{#HOST}"], row["{#IBGE}"], row["{#MUNICIPIO}"])
         assert row["enabled"] in (0, 1)
         assert row["host_status"] in (0, 1, 2)
         assert row["certificate_days_remaining"] is None or isinstance(row["certificate_days_remaining"], int)
