@@ -13,11 +13,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection-link unit sanity lint molecule test demo build clean bench
+.PHONY: help venv collection-link unit sanity lint molecule test demo build clean bench \
+	host-python matrix install-test
 
 help:
 	@echo "make demo  - PECs simulados em 127.0.0.1: site.yml e audit.yml, relatório em reports/"
-	@echo "make test  - testes unitários, ansible-test sanity, ansible-lint e Molecule"
+	@echo "make test  - testes unitários, Python 3.6 dos servidores, matriz de versões do ansible-core,"
+	@echo "             instalação pelo tarball, ansible-test sanity, ansible-lint e Molecule"
+	@echo "make matrix - só a matriz de versões (ansible-core 2.16 até a mais nova)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +48,23 @@ molecule: venv collection-link
 	bash tests/infra/build-image.sh
 	MOLECULE_REQUIRED=1 bash tests/infra/molecule-all.sh
 
-test: unit sanity lint molecule
+# Code that runs on PEC servers: the host modules' tests with the modules running on the oldest
+# Python 3 this machine can get (PyPy 3.7), then Python 3.6 syntax/stdlib (vermin).
+host-python: venv collection-link
+	bash tests/infra/host-python.sh
+	bash tests/infra/host-python-check.sh
+
+# Every ansible-core minor from meta/runtime.yml's minimum to the newest: fast unit tests + demo.
+matrix: venv collection-link
+	bash tests/infra/matrix.sh
+
+# Built tarball installed into a venv with only ansible-core: ansible-doc of everything + demo.
+install-test: venv
+	bash tests/infra/install-test.sh
+
+# host-python last: its vermin check fails until every host file drops Python 3.7+ syntax, and the
+# other layers should still report meanwhile.
+test: unit matrix install-test sanity lint molecule host-python
 
 demo: venv collection-link
 	bash tests/infra/demo.sh

@@ -53,6 +53,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     inspect_pkcs12,
     password_masks_facts,
 )
+from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
 
 MODULE_NAME = "esus.rnds.pec_certificate"
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
@@ -266,7 +267,7 @@ class ActionModule(ActionBase):
     def _load_bytes(self, real_path, src):
         """File bytes, ansible-vault decrypted in memory (the loader never writes a plain copy)."""
         try:
-            data, dummy = self._loader._get_file_contents(real_path)
+            data = read_file_decrypted(self._loader, real_path)
         except AnsibleFileNotFound:
             raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
                                      "rnds_certificate_src" % src) from None

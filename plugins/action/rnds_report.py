@@ -12,13 +12,16 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.esus.rnds.plugins.module_utils import _report
+from ansible_collections.esus.rnds.plugins.module_utils import _monitoring, _report
 
 FORMATS = ("json", "csv", "html")
 FILE_NAMES = {"json": "rnds-report.json", "csv": "rnds-report.csv", "html": "rnds-report.html"}
 LEVEL_PT = {"warning": "aviso", "error": "erro"}
 DIR_MODE = 0o750
 FILE_MODE = 0o640
+# Monitoring files are read by another user (node_exporter, zabbix agent): no secret in them.
+MONITORING_FILE_MODE = 0o644
+MONITORING_DIR_MODE = 0o755
 MAX_HOSTS_IN_MESSAGE = 50
 
 ARGUMENT_SPEC = dict(
@@ -30,6 +33,8 @@ ARGUMENT_SPEC = dict(
     fail_on=dict(type="str", default="none", choices=["none", "warning", "error"]),
     run_id=dict(type="str"),
     job_id=dict(type="str"),
+    prometheus_file=dict(type="path"),
+    zabbix_file=dict(type="path"),
 )
 
 
@@ -50,12 +55,12 @@ def _plain(value):
     return to_text(value)
 
 
-def _write_atomic(path, data):
+def _write_atomic(path, data, mode=FILE_MODE):
     """Write bytes to path through a temp file in the same directory, mode 0640, then os.replace."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".rnds-report.", suffix=".tmp", dir=directory)
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -146,6 +151,28 @@ class ActionModule(ActionBase):
                 paths[fmt] = path
         except OSError as exc:
             raise AnsibleActionFail("Não foi possível gravar o relatório em %s: %s" % (dest, to_native(exc.strerror or exc)))
+
+        monitoring = (("prometheus", args.get("prometheus_file"), _monitoring.prometheus_text),
+                      ("zabbix", args.get("zabbix_file"), _monitoring.zabbix_lld))
+        for fmt, path, render in monitoring:
+            if not path:
+                continue
+            path = os.path.expanduser(path)
+            if not os.path.isabs(path):
+                path = self._loader.path_dwim(path)
+            try:
+                if os.path.isdir(path):
+                    raise AnsibleActionFail("%s_file (%s) é uma pasta: informe o caminho do arquivo." % (fmt, path))
+                parent = os.path.dirname(path)
+                if not os.path.isdir(parent):
+                    os.makedirs(parent, MONITORING_DIR_MODE)
+                # Atomic: node_exporter's textfile collector or the Zabbix agent never read half a file.
+                _write_atomic(path, to_bytes(render(report), encoding="utf-8", errors="surrogate_or_strict"),
+                              mode=MONITORING_FILE_MODE)
+            except OSError as exc:
+                raise AnsibleActionFail("Não foi possível gravar o arquivo de monitoramento (%s) %s: %s"
+                                        % (fmt, path, to_native(exc.strerror or exc)))
+            paths[fmt] = path
 
         summary = report["summary"]
         result.update(

@@ -159,14 +159,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
 from ansible_collections.esus.rnds.plugins.module_utils._brdocs import normalize_cnpj, valid_cnpj
 
-try:  # ansible-core >= 2.19
-    from ansible.parsing.vault import EncryptedString
-    from ansible.parsing.vault import VaultHelper
-    AnsibleVaultEncryptedUnicode = None
-except ImportError:  # pragma: no cover - older ansible-core
-    EncryptedString = None
-    VaultHelper = None
-    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import (
+    is_vault_value, loader_vault_secrets, vault_value,
+)
 
 
 # IBGE code of each UF (the first two digits of every municipality code).
@@ -690,8 +685,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         return secrets
 
     def _vault_secrets(self):
-        vault = getattr(self.loader, '_vault', None)
-        return getattr(vault, 'secrets', None) or []
+        return loader_vault_secrets(self.loader)
 
     def _reencrypt(self, plaintext):
         """Wrap a value that came from a whole-file vault as a vault value, so dumps of the inventory show ciphertext."""
@@ -699,10 +693,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self._reencrypt_vault = VaultLib(secrets=self._vault_secrets())
         vault = self._reencrypt_vault
         dummy, secret = match_encrypt_secret(vault.secrets)
-        if EncryptedString is not None:
-            ciphertext = vault.encrypt(plaintext, secret)
-            return EncryptedString(ciphertext=to_text(ciphertext))
-        return AnsibleVaultEncryptedUnicode.from_plaintext(plaintext, vault, secret)  # pragma: no cover - older ansible-core
+        return vault_value(plaintext, vault, secret)
 
     # ------------------------------------------------------------- populating
 
@@ -770,6 +761,4 @@ class _SecretsError(Exception):
 
 
 def _is_vaulted(value):
-    if EncryptedString is not None:
-        return VaultHelper.get_ciphertext(value, with_tags=False) is not None
-    return isinstance(value, AnsibleVaultEncryptedUnicode)  # pragma: no cover - older ansible-core
+    return is_vault_value(value)

@@ -4,20 +4,27 @@
 # This module_utils file is internal to esus.rnds: no compatibility promise for other collections.
 """Brazilian document numbers: CNPJ (numeric and alphanumeric) and CPF.
 
-Standard library only, Python >= 3.8, so it runs on PEC servers as well as on the controller.
+Standard library only, Python >= 3.6, so it runs on PEC servers as well as on the controller.
 
 CNPJ (IN RFB 2.229/2024): 12 characters ``[0-9A-Z]`` followed by 2 numeric check digits. Each
 character is valued ``ord(c) - 48`` (so ``'0'..'9'`` are 0..9 and ``'A'..'Z'`` are 17..42) and
 the check digits use the classic modulo-11 weights. A purely numeric CNPJ is a special case.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 import re
 
 _CNPJ_RE = re.compile(r"^[0-9A-Z]{12}[0-9]{2}$")
 _CPF_RE = re.compile(r"^[0-9]{11}$")
-_STRIP_RE = re.compile(r"[\s./\-]")
+# Separators people paste: ASCII ``. / -`` and white space (no-break space included), plus what
+# PDFs and word processors put in their place: hyphen U+2010, non-breaking hyphen U+2011, figure
+# dash U+2012, en dash U+2013, em dash U+2014, minus sign U+2212, full-width hyphen-minus U+FF0D,
+# full-width full stop U+FF0E and full-width solidus U+FF0F.
+_STRIP_RE = re.compile("[\\s./\\-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d\uff0e\uff0f]")
+# Only ASCII letters are upper-cased: str.upper() would turn a dotless "\u0131" into "I" and the
+# ligature "\ufb01" into "FI", making valid-looking CNPJ characters out of foreign ones.
+_ASCII_UPPER = dict((code, code - 32) for code in range(ord("a"), ord("z") + 1))
 
 _CNPJ_WEIGHTS_1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 _CNPJ_WEIGHTS_2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
@@ -39,11 +46,12 @@ def _normalize(value, width):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return ""
-    return _STRIP_RE.sub("", value).upper()
+    return _STRIP_RE.sub("", value).translate(_ASCII_UPPER)
 
 
 def normalize_cnpj(value):
-    """Drop ``.``, ``/``, ``-`` and white space and upper-case the rest. No validation.
+    """Drop separators (``.``, ``/``, ``-``, their typographic look-alikes) and white space, and
+    upper-case ASCII letters. No validation.
 
     An integer is zero-padded to 14 digits (a CNPJ written without quotes in YAML).
     """
@@ -86,7 +94,7 @@ def format_cnpj(value):
 
 
 def normalize_cpf(value):
-    """Drop ``.``, ``-`` (and ``/``) and white space. No validation.
+    """Drop separators (``.``, ``-``, ``/``, their typographic look-alikes) and white space. No validation.
 
     An integer is zero-padded to 11 digits (a CPF written without quotes in YAML).
     """

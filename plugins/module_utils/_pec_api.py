@@ -37,6 +37,9 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import (
     classify,
 )
 
+# ssl.SSLCertVerificationError exists from Python 3.7; on 3.6 a failed verification is a CertificateError.
+_CERT_VERIFY_ERROR = getattr(ssl, "SSLCertVerificationError", ssl.CertificateError)
+
 DEFAULT_URL = "http://127.0.0.1:8080"
 GRAPHQL_PATH = "/api/graphql"
 XSRF_COOKIE = "XSRF-TOKEN"
@@ -621,7 +624,7 @@ class PecSession:
             )
 
     def _tls_error(self, exc, key):
-        if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        if isinstance(exc, _CERT_VERIFY_ERROR) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
             detail = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
             return PecApiError(
                 "tls_verify",

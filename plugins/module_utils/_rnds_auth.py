@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to esus.rnds (not a public API): mutual-TLS token request to the RNDS auth service.
 
-Runs on PEC servers: Python standard library only (Python >= 3.8). The PKCS#12 is opened with
+Runs on PEC servers: Python standard library only (Python >= 3.6). The PKCS#12 is opened with
 ``cryptography`` when the host happens to have it, otherwise with the ``openssl`` command line
 (password passed through the environment, never on the command line). The private key only
 touches the disk inside a private temporary folder (0700), encrypted with a random one-time
@@ -14,7 +14,7 @@ Every failure is classified by the stage where it happened (``certificate``, ``d
 returned or logged.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 import http.client
 import json
@@ -27,6 +27,10 @@ import subprocess
 import tempfile
 import time
 from urllib.parse import urlsplit
+
+# Python 3.6 (CentOS 7) has no ssl.SSLCertVerificationError: there a failed verification is a plain
+# ssl.SSLError and is reported by the generic handshake branch below.
+_SSL_VERIFY_ERROR = getattr(ssl, "SSLCertVerificationError", ssl.CertificateError)
 
 ENDPOINTS = {
     "homologacao": "https://ehr-auth-hmg.saude.gov.br/api/token",
@@ -415,11 +419,11 @@ def request_token(url, context, timeout=DEFAULT_TIMEOUT, environment=None):
     # 3. TLS handshake
     try:
         tls = context.wrap_socket(sock, server_hostname=host)
-    except ssl.SSLCertVerificationError as exc:
+    except _SSL_VERIFY_ERROR as exc:
         sock.close()
         return done("tls", "O certificado do servidor %s não foi validado (%s). Confira a data e hora "
                            "deste servidor e as ACs confiáveis (opção ca_path)."
-                    % (host, exc.verify_message or exc.reason))
+                    % (host, getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc))
     except ssl.SSLError as exc:
         sock.close()
         alert = _alert_name(exc)

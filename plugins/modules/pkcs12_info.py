@@ -3,7 +3,7 @@
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 module: pkcs12_info

@@ -90,6 +90,28 @@ options:
         C(run.job_id) in C(rnds-report.json), to name the slice in the messages of
         M(esus.rnds.rnds_report_merge).
     type: str
+  prometheus_file:
+    description:
+      - Also write the audit as a Prometheus text-format file at this path on the controller, for
+        node_exporter's textfile collector (the file name must end in C(.prom)). Not written when
+        unset.
+      - Metrics (all gauges) C(rnds_certificate_days_remaining{host,ibge,municipio}),
+        C(rnds_enabled{host,ibge,municipio}), C(rnds_audit_host_status{host}) (0 ok, 1 warning,
+        2 error), C(rnds_audit_problems{severity}) and C(rnds_audit_timestamp_seconds).
+      - Written atomically with mode V(0644) (the exporter runs as another user; the file holds no
+        secret); a missing parent directory is created with mode V(0755).
+    type: path
+  zabbix_file:
+    description:
+      - Also write the audit as Zabbix low-level discovery JSON at this path on the controller. Not
+        written when unset.
+      - C(data) has one object per municipality with the macros C({#HOST}), C({#IBGE}),
+        C({#MUNICIPIO}), the same under plain names (C(host), C(ibge), C(municipio), for JSONPath
+        filters) and the values C(certificate_days_remaining), C(enabled) and
+        C(host_status); C(audit) has C(timestamp_seconds) and C(problems) by severity. The
+        collection's C(docs/report.md) shows the discovery rule and item prototypes.
+      - Written like O(prometheus_file).
+    type: path
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.files
@@ -188,13 +210,16 @@ dest:
   type: str
   sample: /srv/ansible/reports
 paths:
-  description: Absolute path of each file written, by format.
+  description:
+    - Absolute path of each file written, by format; C(prometheus) and C(zabbix) when
+      O(prometheus_file) and O(zabbix_file) are set.
   returned: success
   type: dict
   sample:
     json: /srv/ansible/reports/rnds-report.json
     csv: /srv/ansible/reports/rnds-report.csv
     html: /srv/ansible/reports/rnds-report.html
+    prometheus: /var/lib/prometheus/node-exporter/rnds.prom
 generated_at:
   description: When the report was generated, ISO 8601 UTC.
   returned: success

@@ -30,6 +30,10 @@ VAULT_PASSWORD_FILE = os.path.join(INVENTORY, "DEMO-vault-password.txt")
 BUILD = os.path.join(REPO, "build", "demo")
 REPORTS = os.path.join(REPO, "reports")
 BIN = os.path.dirname(sys.executable)
+# The installed-copy test (tests/infra/install-test.sh) points these at a collection installed
+# from the built tarball, so the demo runs without the checkout's plugins, roles and playbooks.
+PLAYBOOKS = os.environ.get("ESUS_DEMO_PLAYBOOKS") or os.path.join(REPO, "playbooks")
+ANSIBLE_CONFIG = os.environ.get("ESUS_DEMO_ANSIBLE_CONFIG") or os.path.join(REPO, "ansible.cfg")
 
 # name, port, [(ibge, admin user)], the municipality whose admin password the inventory gets wrong
 HOSTS = [
@@ -60,11 +64,11 @@ def demo_secrets():
 
 
 def playbook(name, *extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+    env = dict(os.environ, ANSIBLE_CONFIG=ANSIBLE_CONFIG, ANSIBLE_FORCE_COLOR="0",
                ESUS_RNDS_STATE_DIR=os.path.join(BUILD, "controller-state"),
                ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(INVENTORY, "hosts.yml"),
-           "--vault-password-file", VAULT_PASSWORD_FILE, os.path.join(REPO, "playbooks", name)] + list(extra)
+           "--vault-password-file", VAULT_PASSWORD_FILE, os.path.join(PLAYBOOKS, name)] + list(extra)
     print("\n$ ansible-playbook -i inventories/demo/hosts.yml playbooks/%s %s" % (name, " ".join(extra)), flush=True)
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)

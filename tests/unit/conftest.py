@@ -67,6 +67,43 @@ if str(COLLECTIONS_ROOT) not in sys.path:
 import testca  # noqa: E402  pylint: disable=wrong-import-position
 
 
+def _patch_module_args_fallback():
+    """ansible-core < 2.19 has no ansible.module_utils.testing: provide its patch_module_args.
+
+    Module tests call ``with patch_module_args({...}): module.main()``; before 2.19 the same is done
+    by setting ``ansible.module_utils.basic._ANSIBLE_ARGS``. Lets the version matrix run them.
+    """
+    try:
+        import ansible.module_utils.testing  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
+        return
+    except ImportError:
+        pass
+    import contextlib  # pylint: disable=import-outside-toplevel
+    import json  # pylint: disable=import-outside-toplevel
+    import types  # pylint: disable=import-outside-toplevel
+
+    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        args = dict(args or {})
+        args.setdefault("_ansible_remote_tmp", "/tmp")
+        args.setdefault("_ansible_keep_remote_files", False)
+        saved = basic._ANSIBLE_ARGS  # pylint: disable=protected-access
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")  # pylint: disable=protected-access
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved  # pylint: disable=protected-access
+
+    module = types.ModuleType("ansible.module_utils.testing")
+    module.patch_module_args = patch_module_args
+    sys.modules["ansible.module_utils.testing"] = module
+
+
+_patch_module_args_fallback()
+
+
 @pytest.fixture(scope="session")
 def test_ca():
     return testca.TestCA()
@@ -105,8 +142,13 @@ def ansible_env(tmp_path):
     env = dict(os.environ)
     env.update(
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        # ESUS_EXTRA_COLLECTIONS_PATH: collections the ansible-core under test lacks (ansible.posix
+        # for an ansible-core-only venv of the version matrix).
+        ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(
+            [str(COLLECTIONS_ROOT)] + [p for p in os.environ.get("ESUS_EXTRA_COLLECTIONS_PATH", "").split(os.pathsep) if p]),
+        # ESUS_TARGET_PYTHON: run the modules under another interpreter, as on an old PEC server
+        # (`make host-python` sets it to the oldest Python 3 this machine can get).
+        ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ESUS_TARGET_PYTHON") or sys.executable,
         ANSIBLE_LOCAL_TEMP=str(local_tmp),
         ANSIBLE_REMOTE_TEMP=str(local_tmp),
         ANSIBLE_NOCOLOR="1",

@@ -43,7 +43,8 @@ class Lab(object):
     def add_host(self, name, create_webserver=True, **hostvars):
         if create_webserver:
             (self.install_dir(name) / "webserver").mkdir(parents=True, exist_ok=True)
-        entry = dict(ansible_connection="local", ansible_python_interpreter=sys.executable,
+        entry = dict(ansible_connection="local",
+                     ansible_python_interpreter=os.environ.get("ESUS_TARGET_PYTHON") or sys.executable,
                      host_install_dir=str(self.install_dir(name)))
         entry.update(hostvars)
         self.hosts[name] = entry

@@ -254,3 +254,40 @@ def test_never_connects_to_the_managed_host(tmp_path, collections_dir):
     assert rc == 0, output
     assert result.get("unreachable") is not True
     assert (tmp_path / "r" / "rnds-report.html").exists()
+
+
+def test_monitoring_files_are_opt_in_and_parse(tmp_path, collections_dir):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    dest = tmp_path / "rel"
+    rc, result, output = run(tmp_path, collections_dir, {"results": fleet_results(), "dest": str(dest), "formats": ["json"]})
+    assert rc == 0, output
+    assert sorted(result["paths"]) == ["json"]  # nothing else unless asked
+
+    prom = tmp_path / "textfile" / "rnds.prom"   # parent folder created
+    lld = tmp_path / "zabbix" / "rnds-lld.json"
+    rc, result, output = run(tmp_path, collections_dir, {
+        "results": fleet_results(), "dest": str(dest), "formats": ["json"],
+        "prometheus_file": str(prom), "zabbix_file": str(lld)}, check=True)
+    assert rc == 0, output
+    assert result["paths"]["prometheus"] == str(prom) and result["paths"]["zabbix"] == str(lld)
+    assert mode(str(prom)) == 0o644 and mode(str(lld)) == 0o644
+    assert os.listdir(str(prom.parent)) == ["rnds.prom"]  # no temp file left behind
+    families = dict((f.name, f) for f in text_string_to_metric_families(prom.read_text(encoding="utf-8")))
+    enabled = dict((s.labels["host"] + "/" + s.labels["ibge"], s.value) for s in families["rnds_enabled"].samples)
+    assert enabled["pec-campinas/3509502"] == 1
+    report = json.loads((dest / "rnds-report.json").read_text(encoding="utf-8"))
+    assert len(enabled) == sum(max(1, len(h["municipios"])) for h in report["hosts"])
+    document = json.loads(lld.read_text(encoding="utf-8"))
+    assert len(document["data"]) == len(enabled)
+    for path in (prom, lld):
+        assert SECRET not in path.read_text(encoding="utf-8")
+
+
+def test_monitoring_file_that_is_a_folder_is_refused(tmp_path, collections_dir):
+    folder = tmp_path / "uma-pasta"
+    folder.mkdir()
+    rc, result, output = run(tmp_path, collections_dir, {"results": fleet_results(), "dest": str(tmp_path / "r"),
+                                                         "prometheus_file": str(folder)})
+    assert rc != 0
+    assert "prometheus_file" in result["msg"] and "é uma pasta" in result["msg"]

@@ -142,3 +142,63 @@ def test_cpf_int_and_format():
     assert _brdocs.format_cpf(" 529 982 247 25 ") == "529.982.247-25"
     with pytest.raises(ValueError, match="CPF inválido"):
         _brdocs.format_cpf("52998224726")
+
+
+# --- numbers as people paste them (PDF, Word): typographic separators, foreign letters ---------
+
+PASTED_SEPARATORS = {
+    "en dash U+2013": "\u2013",
+    "em dash U+2014": "\u2014",
+    "minus sign U+2212": "\u2212",
+    "hyphen U+2010": "\u2010",
+    "non-breaking hyphen U+2011": "\u2011",
+    "full-width hyphen-minus U+FF0D": "\uff0d",
+}
+
+
+@pytest.mark.parametrize("dash", list(PASTED_SEPARATORS.values()), ids=list(PASTED_SEPARATORS))
+def test_cnpj_and_cpf_with_typographic_dashes(dash):
+    assert _brdocs.valid_cnpj("11.222.333/0001%s81" % dash)
+    assert _brdocs.normalize_cnpj("11.222.333/0001%s81" % dash) == "11222333000181"
+    assert _brdocs.valid_cnpj("12.ABC.345/01DE%s35" % dash)
+    assert _brdocs.valid_cpf("529.982.247%s25" % dash)
+    assert _brdocs.normalize_cpf("529.982.247%s25" % dash) == "52998224725"
+    assert _brdocs.format_cpf("529.982.247%s25" % dash) == "529.982.247-25"
+
+
+def test_cnpj_with_full_width_solidus_and_full_stop():
+    pasted = "11\uff0e222\uff0e333\uff0f0001-81"
+    assert _brdocs.normalize_cnpj(pasted) == "11222333000181"
+    assert _brdocs.valid_cnpj(pasted)
+    assert _brdocs.format_cnpj(pasted) == "11.222.333/0001-81"
+    assert _brdocs.valid_cnpj("12.ABC.345\uff0f01DE\u201335")
+
+
+def test_no_break_space_is_a_separator():
+    assert _brdocs.valid_cnpj("11\u00a0222\u00a0333\u00a00001\u00a081")
+
+
+def _alnum_cnpj(base):
+    return base + _brdocs.cnpj_check_digits(base)
+
+
+def test_only_ascii_letters_are_upper_cased():
+    # str.upper() maps the ligature "\ufb01" to "FI" and the dotless "\u0131" to "I": a pasted
+    # foreign character must not turn into a valid CNPJ letter.
+    real = _alnum_cnpj("AFI345678I01")
+    assert _brdocs.valid_cnpj(real)
+    assert _brdocs.valid_cnpj(real.lower())
+    ligature = real.replace("FI", "\ufb01")
+    dotless = real.replace("I", "\u0131")
+    for pasted in (ligature, dotless, dotless.lower()):
+        assert not _brdocs.valid_cnpj(pasted), pasted
+        with pytest.raises(ValueError):
+            _brdocs.format_cnpj(pasted)
+    assert _brdocs.normalize_cnpj(ligature) == "A\ufb01345678I01" + real[12:]
+    assert _brdocs.normalize_cnpj("\u0131\u00df") == "\u0131\u00df"   # not "ISS"
+    assert _brdocs.normalize_cnpj("ab.c/d-e") == "ABCDE"
+
+
+def test_full_width_digits_are_not_digits():
+    assert not _brdocs.valid_cnpj("\uff11\uff11222333000181")
+    assert not _brdocs.valid_cpf("\uff15\uff12\uff19.982.247-25")
