@@ -30,6 +30,14 @@ options:
     description:
       - PEM file with the CA certificates that validate the PEC HTTPS certificate.
     type: path
+  allow_insecure_http:
+    description:
+      - A plain C(http://) URL to another machine sends the admin and certificate passwords across the network in
+        clear, so it is refused by default. Loopback (C(127.0.0.0/8), C(localhost), C([::1])) is always accepted.
+      - V(true) accepts it on a trusted network, with a warning in the output (and in the audit report). Prefer HTTPS on
+        the PEC and O(ca_path) (see the collection's C(docs/https-pec.md)).
+    type: bool
+    default: false
   api_contract:
     description:
       - The PEC API contract - the GraphQL operations of the Certificados tab, where to read each value in the answers

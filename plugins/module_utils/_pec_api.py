@@ -29,6 +29,7 @@ import urllib.parse
 import urllib.request
 
 from ansible_collections.esus.rnds.plugins.module_utils._brdocs import normalize_cpf, valid_cpf
+from ansible_collections.esus.rnds.plugins.module_utils._sanitize import clean_server_text, is_loopback_url
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import (
     fill,
     get_path,
@@ -190,6 +191,7 @@ def connection_argument_spec():
         retries=dict(type="int", default=3),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        allow_insecure_http=dict(type="bool", default=False),
         api_contract=dict(type="raw", default="modelo"),
         force_login=dict(type="bool", default=False),
         retry_refused_login=dict(type="bool", default=False),
@@ -206,9 +208,23 @@ class PecSession:
 
     def __init__(self, url, contract, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF,
                  validate_certs=True, ca_path=None, max_response_bytes=MAX_RESPONSE_BYTES, sleep=time.sleep,
-                 scrub=None):
+                 scrub=None, secrets=(), allow_insecure_http=False):
         self.url = normalize_url(url)
         check_url(self.url)
+        # Plain HTTP carries the admin and certificate passwords in clear: only to this very machine,
+        # unless the operator says the network is trusted (warned by the modules and the report).
+        self.insecure_http = self.url.lower().startswith("http://") and not is_loopback_url(self.url)
+        if self.insecure_http and not allow_insecure_http:
+            raise PecApiError(
+                "insecure_http",
+                "a URL do PEC %s usa http:// para um endereço que não é esta máquina: a senha do Administrador "
+                "Municipal e a do certificado passariam pela rede sem criptografia. Configure HTTPS no PEC e use "
+                "https:// (docs/https-pec.md; com uma AC própria, informe ca_path), ou rode o módulo no próprio "
+                "servidor com http://127.0.0.1:8080; só numa rede confiável, allow_insecure_http (no papel: "
+                "rnds_pec_allow_insecure_http: true)" % self.url,
+                url=self.url,
+            )
+        self._secrets = [value for value in secrets if isinstance(value, str) and value]
         self.contract = contract
         self.endpoint = self.url + GRAPHQL_PATH
         self.timeout = timeout
@@ -712,7 +728,9 @@ class PecSession:
         if not isinstance(classification, str):
             classification = extensions.get("code") if isinstance(extensions.get("code"), str) else None
         message = first.get("message") if isinstance(first.get("message"), str) else ""
-        message = self._scrub(message)
+        # A hostile or careless PEC may echo the request (passwords in any encoding) or send terminal
+        # control sequences: the text is scrubbed and neutralised, or dropped when it echoes.
+        message = self._scrub(clean_server_text(message, self._secrets)[0])
         said = " (o PEC disse: \"%s\")" % message if message else ""
         common = dict(url=self.url, status=status, operation=key, classification=classification,
                       pec_message=message)

@@ -17,6 +17,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     normalize_username,
 )
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
+from ansible_collections.esus.rnds.plugins.module_utils._sanitize import neutralize_terminal, scrub
 
 SERVICE_LABEL = {"rnds": "RNDS", "cadsus": "CADSUS"}
 
@@ -41,11 +42,17 @@ def load_contract(module):
     return None
 
 
-def new_session(params, contract, scrub):
+def new_session(params, contract, secrets):
     return PecSession(
         url=params["url"], contract=contract, timeout=params["timeout"], retries=params["retries"],
-        validate_certs=params["validate_certs"], ca_path=params["ca_path"], scrub=scrub,
+        validate_certs=params["validate_certs"], ca_path=params["ca_path"], secrets=secrets,
+        allow_insecure_http=params["allow_insecure_http"],
     )
+
+
+def safe_text(text, secrets):
+    """Any text a module returns or prints: secrets removed in every encoding, terminal controls neutralised."""
+    return neutralize_terminal(scrub(text, secrets)) if isinstance(text, str) else text
 
 
 def group_by_user(entries):
@@ -75,7 +82,7 @@ def group_by_user(entries):
     return groups
 
 
-def for_each_municipality(params, contract, entries, work, on_error, scrub, warn, force=False, refused_now=None):
+def for_each_municipality(params, contract, entries, work, on_error, secrets, warn, force=False, refused_now=None):
     """Log in once per user, select each municipality's access, call ``work(session, entry, access)``.
 
     ``on_error(entry, exc)`` records a failure of one municipality (login failures apply to every
@@ -85,6 +92,7 @@ def for_each_municipality(params, contract, entries, work, on_error, scrub, warn
     already knows as refused (``params["refused_logins"]``, set by the action plugin) are not tried.
     """
     refused = dict((item.get("cpf"), item.get("at")) for item in params.get("refused_logins") or [])
+    warned = []
     for cpf, password, group in group_by_user(entries):
         if cpf in refused:
             exc = PecApiError(
@@ -96,7 +104,11 @@ def for_each_municipality(params, contract, entries, work, on_error, scrub, warn
             for entry in group:
                 on_error(entry, exc)
             continue
-        session = new_session(params, contract, scrub)
+        session = new_session(params, contract, secrets)
+        if session.insecure_http and not warned:
+            warned.append(True)
+            warn("a URL do PEC %s usa http:// fora desta máquina (allow_insecure_http): as senhas passam pela rede "
+                 "sem criptografia; configure HTTPS no PEC (docs/https-pec.md)" % session.url)
         try:
             try:
                 session.login(cpf, password, force=force)

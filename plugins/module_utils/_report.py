@@ -282,7 +282,7 @@ def _merge_rnds_info(rnds_info, problems):
             merged = {"url": result.get("url"), "reachable": bool(result.get("reachable")),
                       "pec_version": result.get("pec_version"), "error": result.get("error"),
                       "certificates_available": list(result.get("certificates_available") or []),
-                      "certificates": [], "municipios": [], "force_login_used": False}
+                      "certificates": [], "municipios": [], "force_login_used": False, "insecure_http": False}
         else:
             merged["reachable"] = merged["reachable"] or bool(result.get("reachable"))
             merged["pec_version"] = merged["pec_version"] or result.get("pec_version")
@@ -291,6 +291,7 @@ def _merge_rnds_info(rnds_info, problems):
                 if name not in merged["certificates_available"]:
                     merged["certificates_available"].append(name)
         merged["force_login_used"] = merged["force_login_used"] or bool(result.get("force_login_used"))
+        merged["insecure_http"] = merged["insecure_http"] or bool(result.get("insecure_http"))
         merged["certificates"].extend(c for c in result.get("certificates") or [] if isinstance(c, dict))
         known = set(_text(m.get("ibge")) for m in merged["municipios"])
         for municipio in result.get("municipios") or []:
@@ -730,6 +731,12 @@ def evaluate_host(host, pec_info, rnds_info, auth, expected, now=None):
             "O estado RNDS do PEC (pec_rnds_info) não foi coletado neste host. Rode a auditoria completa "
             "(papel esus.rnds.audit, playbooks/audit.yml).")
 
+    if info is not None and info.get("insecure_http"):
+        problems.add(
+            "insecure_http", "warning",
+            "O PEC foi lido por http:// a partir de outra máquina (%s, rnds_pec_allow_insecure_http: true): a senha do "
+            "Administrador Municipal passou pela rede sem criptografia. Configure HTTPS no PEC e use https:// em "
+            "rnds_pec_url (docs/https-pec.md)." % (_text(info.get("url")) or "URL do PEC"))
     if info is not None and info.get("force_login_used"):
         problems.add(
             "force_login", "warning",

@@ -58,10 +58,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u20
 
 # An echo of the request: a GraphQL operation document, or the JSON keys of a GraphQL request body
 # (quotes possibly escaped, at any depth).
-_Q = r'(?:\\*"|\\*\'|&quot;|%22)'
+_Q = r'(?:\\*"|\\*\'|&quot;|&#0*34;?|&#x0*22;?|%22|\\*u0022|\\*u0027|\\*x22)'
+# A keyword may follow an escape such as \u0022 (whose last character is a digit): no \b there.
 _ECHO = re.compile(
-    r"(?:\b(?:query|mutation|subscription)\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:\(\s*\$|\{)"
-    r"|\b(?:mutation|subscription)\s*\{\s*[A-Za-z_]"
+    r"(?:(?<![A-Za-z_])(?:query|mutation|subscription)\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:\(\s*\$|\{)"
+    r"|(?<![A-Za-z_])(?:mutation|subscription)\s*\{\s*[A-Za-z_]"
     r"|" + _Q + r"(?:query|operationName)" + _Q + r"\s*:\s*" + _Q +
     r"|" + _Q + r"variables" + _Q + r"\s*:\s*(?:\{|null)"
     r")",

@@ -292,6 +292,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
     for_each_municipality,
     load_contract,
     manual_steps,
+    safe_text,
     service_names,
 )
 
@@ -381,15 +382,11 @@ class _Run(object):
     def __init__(self, module, contract, secrets):
         self.module = module
         self.contract = contract
-        self.secrets = sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True)
+        self.secrets = [s for s in secrets if isinstance(s, str) and s]
         self.results = {}
 
     def scrub(self, text):
-        if not isinstance(text, str):
-            return text
-        for secret in self.secrets:
-            text = text.replace(secret, "********")
-        return text
+        return safe_text(text, self.secrets)
 
     def _record(self, entry, **values):
         out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "changed": False, "acted": [],
@@ -517,7 +514,7 @@ def run(module):
 
     refused_now = []
     try:
-        for_each_municipality(params, contract, entries, work, job.on_error, job.scrub, module.warn,
+        for_each_municipality(params, contract, entries, work, job.on_error, job.secrets, module.warn,
                               force=params["force_login"] and not module.check_mode, refused_now=refused_now)
     except ValueError as exc:  # credentials that must not reach the PEC
         module.fail_json(msg=job.scrub(str(exc)), error_code="invalid_input")

@@ -148,6 +148,10 @@ certificates:
   returned: always
   type: list
   elements: dict
+insecure_http:
+  description: Whether the PEC URL is plain HTTP to another machine (allowed by O(allow_insecure_http)).
+  returned: always
+  type: bool
 logins_refused:
   description: CPFs whose password the PEC refused in this run (the action plugin remembers them, see O(retry_refused_login)).
   returned: always
@@ -212,29 +216,31 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
     for_each_municipality,
     load_contract,
     new_session,
+    safe_text,
 )
 
 
 def run(module):
     params = module.params
     contract = load_contract(module)
-    secrets = sorted((s for s in [params["password"]] + [m["password"] for m in params["municipios"] or []]
-                      if s and len(s) >= 3), key=len, reverse=True)
+    secrets = [s for s in [params["password"]] + [m["password"] for m in params["municipios"] or []]
+               if isinstance(s, str) and s]
 
     def scrub(text):
-        for secret in secrets:
-            text = text.replace(secret, "********") if isinstance(text, str) else text
-        return text
+        return safe_text(text, secrets)
 
     try:
-        probe = new_session(params, contract, scrub)
+        probe = new_session(params, contract, secrets)
     except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
         module.fail_json(msg=exc.message, error_code=exc.code)
     result = {
         "changed": False, "url": probe.url, "reachable": False, "pec_version": None, "contract": contract.get("name"),
         "error": None, "error_code": None, "certificates_available": [], "certificates": [], "municipios": [],
-        "force_login_used": False, "logins_refused": [],
+        "force_login_used": False, "logins_refused": [], "insecure_http": probe.insecure_http,
     }
+    if probe.insecure_http:
+        module.warn("a URL do PEC %s usa http:// fora desta máquina (allow_insecure_http): as senhas passam pela "
+                    "rede sem criptografia; configure HTTPS no PEC (docs/https-pec.md)" % probe.url)
     try:
         probe.probe()
     except PecApiError as exc:
@@ -281,7 +287,7 @@ def run(module):
     force = params["force_login"] and not module.check_mode
     result["force_login_used"] = bool(force)
     try:
-        for_each_municipality(params, contract, entries, work, on_error, scrub, module.warn, force=force,
+        for_each_municipality(params, contract, entries, work, on_error, secrets, module.warn, force=force,
                               refused_now=result["logins_refused"])
     except ValueError as exc:  # credentials that must not reach the PEC
         result["error_code"] = "invalid_input"

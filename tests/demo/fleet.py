@@ -23,13 +23,16 @@ SERVER = os.path.join(REPO, "tests", "pec_simulator", "server.py")
 class Simulator:
     """One running PEC simulator process."""
 
-    def __init__(self, name, port, install_dir, admins, municipios, log_dir, python=sys.executable):
+    def __init__(self, name, port, install_dir, admins, municipios, log_dir, python=None):
         self.name = name
         self.port = port
         self.install_dir = install_dir
         self.url = "http://127.0.0.1:%d" % port
         os.makedirs(install_dir, exist_ok=True)
         os.makedirs(log_dir, exist_ok=True)
+        # The simulator is test tooling: it may run on another Python than the controller under test
+        # (the version matrix and the install test run the demo on venvs without graphql-core).
+        python = python or os.environ.get("ESUS_SIMULATOR_PYTHON") or sys.executable
         cmd = [python, SERVER, "--listen", "127.0.0.1:%d" % port, "--install-dir", install_dir]
         cmd += ["--admin-file", _admin_file(install_dir, admins)]
         for ibge, nome in municipios:

@@ -19,6 +19,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# The PEC simulator (test tooling, needs graphql-core) runs on the main venv, whatever the
+# controller under test.
+export ESUS_SIMULATOR_PYTHON="$ROOT/.venv/bin/python"
 cd "$ROOT"
 OUT="$ROOT/build/matrix"
 RESULTS="$OUT/results.tsv"

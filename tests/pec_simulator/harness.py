@@ -84,7 +84,9 @@ class Simulator:
         self.https_cert = https_cert
         self.https_key = https_key
         self.extra_args = list(extra_args)
-        self.python = python or sys.executable
+        # The simulator is test tooling: it may run on another Python than the controller under test
+        # (the version matrix runs the controller on venvs without graphql-core).
+        self.python = python or os.environ.get("ESUS_SIMULATOR_PYTHON") or sys.executable
         self.listen = listen
         self.proc = None
         self.url = None

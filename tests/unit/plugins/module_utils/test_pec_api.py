@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness import Simulator, closed_port, cpf, format_cpf, sim_factory  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
-from ansible_collections.esus.rnds.plugins.module_utils import _pec_api  # noqa: E402
+from ansible_collections.esus.rnds.plugins.module_utils import _pec_api, _sanitize  # noqa: E402
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, PecSession  # noqa: E402
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import validate_contract  # noqa: E402
 
@@ -879,32 +879,43 @@ def test_sessao_without_accesses_is_a_bad_response(stub):  # pylint: disable=red
     assert error.code == "bad_response" and "sessao.profissional.acessos" in error.message
 
 
-def test_scrub_is_applied_to_pec_messages(own_pec):
-    """A PEC echoing the request body in its error (echo=raw) would print the password."""
-    password = "Senha Ecoada 123 ção"  # nothing JSON would escape: echoed verbatim
+ECHO_MODES = ("raw", "json", "upper", "html", "url", "base64", "unicode")
+
+
+@pytest.mark.parametrize("mode", ECHO_MODES)
+def test_a_pec_echoing_the_request_never_shows_a_password(own_pec, mode):
+    """A PEC that echoes the request body in its errors (in any of these encodings) would print the
+    password: the client drops such a text and says so (issue: escaped secrets in PEC messages)."""
+    password = "Senha \"Ecoada\" \\ 123 ção"  # quotes and a backslash: JSON would escape them
     sim = own_pec(admins=["%s:%s:%s" % (ADMIN, password, SP)])
-    sim.set_fault(echo="raw")
-    clear = raises(session(sim).login, ADMIN, "errada " + password)
-    assert password in clear.message  # the fault works: without scrub the secret shows
-
-    def scrub(text):
-        return text.replace(password, "********")
-
-    scrubbed = raises(session(sim, scrub=scrub).login, ADMIN, "errada " + password)
-    assert scrubbed.code == "login_refused"
-    assert password not in scrubbed.message and password not in scrubbed.pec_message
-    assert "********" in scrubbed.message and "Usuário e/ou senha incorretos." in scrubbed.message
+    wrong = "errada " + password
+    sim.set_fault(echo=mode)
+    error = raises(session(sim, secrets=[wrong]).login, ADMIN, wrong)
+    assert error.code == "login_refused"
+    assert "omitida" in error.message  # dropped and said
+    for text in (error.message, error.pec_message):
+        assert not _sanitize.contains_secret(text, [wrong, password]), text
     # A certificate refusal too (the certificate password is in the echoed HabilitarCertificado body).
-    client = session(sim, scrub=lambda text: scrub(text).replace("senha-do-pfx", "********"))
     sim.set_fault(echo="off")
+    client = session(sim, secrets=[password, "senha-do-pfx"])
     client.login(ADMIN, password)
     client.select(SP)
-    sim.set_fault(echo="raw")
+    sim.set_fault(echo=mode)
     error = raises(client.enable, "fms.pfx", "senha-do-pfx", "4507", ["rnds"])
-    assert error.code == "wrong_password"
-    assert "senha-do-pfx" not in error.message and "********" in error.message
+    assert error.code == "wrong_password", error.message
+    assert not _sanitize.contains_secret(error.message, ["senha-do-pfx", password])
     sim.set_fault(echo="off")
     client.logout()
+
+
+def test_terminal_control_sequences_from_the_pec_are_neutralised(own_pec):
+    """A review drew a fake green "ok" with ANSI codes in a PEC message."""
+    sim = own_pec()
+    stub_message = "\x1b[32mok\x1b[0m Senha incorreta"
+    client = session(sim)
+    error = client._pec_error("Login", 200, [{"message": stub_message,  # pylint: disable=protected-access
+                                               "extensions": {"classification": "PecAuthenticationException"}}])
+    assert "\x1b" not in error.message and "\\x1b[32m" in error.message
 
 
 # -- HTTPS, URLs, redirects ------------------------------------------------------------------------
@@ -922,6 +933,7 @@ def https_shared(tmp_path_factory, test_ca):  # pylint: disable=redefined-outer-
     sim.bundle = str(bundle)
     yield sim
     sim.kill()
+
 
 
 @pytest.fixture
@@ -995,9 +1007,24 @@ def test_normalize_url():
     assert _pec_api.normalize_url("") == "http://127.0.0.1:8080"
     assert _pec_api.normalize_url(" 127.0.0.1:8080/ ") == "http://127.0.0.1:8080"
     assert _pec_api.normalize_url("https://pec.example.org/pec/") == "https://pec.example.org/pec"
-    client = session("pec.example.org:8080/")
-    assert client.url == "http://pec.example.org:8080"
+    client = session("pec.example.org:8080/", allow_insecure_http=True)
+    assert client.url == "http://pec.example.org:8080" and client.insecure_http is True
     assert client.endpoint == "http://pec.example.org:8080/api/graphql"
+
+
+@pytest.mark.parametrize("url", ["pec.example.org:8080", "http://10.0.0.5:8080", "http://127.0.0.1.nip.example:8080",
+                                 "http://[::2]:8080", "HTTP://PEC.example.org"])
+def test_plain_http_to_another_machine_is_refused(url):
+    """The admin and certificate passwords would cross the network in clear (nothing is sent)."""
+    error = raises(session, url)
+    assert error.code == "insecure_http"
+    assert "sem criptografia" in error.message and "rnds_pec_allow_insecure_http" in error.message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080",
+                                 "http://127.1.2.3:18081", "https://pec.example.org"])
+def test_loopback_http_and_any_https_are_accepted(url):
+    assert session(url).insecure_http is False
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/", "FILE:///etc/shadow"])
