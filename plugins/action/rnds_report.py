@@ -74,6 +74,48 @@ def _write_atomic(path, data, mode=FILE_MODE):
         raise
 
 
+def write_report(report, dest, formats, prometheus_file=None, zabbix_file=None, path_dwim=None):
+    """Write the report files (dest/rnds-report.*, 0640 in a 0750 folder) and the opt-in monitoring
+    files (0644) atomically; returns {format: path}. Shared by rnds_report and rnds_report_merge."""
+    try:
+        if not os.path.isdir(dest):
+            if os.path.lexists(dest):
+                raise AnsibleActionFail("dest (%s) existe e não é uma pasta: informe uma pasta para o relatório." % dest)
+            os.makedirs(dest, DIR_MODE)
+            os.chmod(dest, DIR_MODE)
+        paths = {}
+        renderers = {"json": _report.render_json, "csv": _report.render_csv, "html": _report.render_html}
+        for fmt in formats:
+            path = os.path.join(dest, FILE_NAMES[fmt])
+            _write_atomic(path, to_bytes(renderers[fmt](report), encoding="utf-8", errors="surrogate_or_strict"))
+            paths[fmt] = path
+    except OSError as exc:
+        raise AnsibleActionFail("Não foi possível gravar o relatório em %s: %s" % (dest, to_native(exc.strerror or exc)))
+
+    monitoring = (("prometheus", prometheus_file, _monitoring.prometheus_text),
+                  ("zabbix", zabbix_file, _monitoring.zabbix_lld))
+    for fmt, path, render in monitoring:
+        if not path:
+            continue
+        path = os.path.expanduser(path)
+        if not os.path.isabs(path) and path_dwim is not None:
+            path = path_dwim(path)
+        try:
+            if os.path.isdir(path):
+                raise AnsibleActionFail("%s_file (%s) é uma pasta: informe o caminho do arquivo." % (fmt, path))
+            parent = os.path.dirname(path)
+            if not os.path.isdir(parent):
+                os.makedirs(parent, MONITORING_DIR_MODE)
+            # Atomic: node_exporter's textfile collector or the Zabbix agent never read half a file.
+            _write_atomic(path, to_bytes(render(report), encoding="utf-8", errors="surrogate_or_strict"),
+                          mode=MONITORING_FILE_MODE)
+        except OSError as exc:
+            raise AnsibleActionFail("Não foi possível gravar o arquivo de monitoramento (%s) %s: %s"
+                                    % (fmt, path, to_native(exc.strerror or exc)))
+        paths[fmt] = path
+    return paths
+
+
 class ActionModule(ActionBase):
     """Evaluate per-host audit results and write rnds-report.{json,csv,html} on the controller."""
 
@@ -137,42 +179,8 @@ class ActionModule(ActionBase):
             # Which run and job wrote this (partial) report: what rnds_report_merge checks slices against.
             report["run"] = {"id": args.get("run_id") or None, "job_id": args.get("job_id") or None}
 
-        try:
-            if not os.path.isdir(dest):
-                if os.path.lexists(dest):
-                    raise AnsibleActionFail("dest (%s) existe e não é uma pasta: informe uma pasta para o relatório." % dest)
-                os.makedirs(dest, DIR_MODE)
-                os.chmod(dest, DIR_MODE)
-            paths = {}
-            renderers = {"json": _report.render_json, "csv": _report.render_csv, "html": _report.render_html}
-            for fmt in formats:
-                path = os.path.join(dest, FILE_NAMES[fmt])
-                _write_atomic(path, to_bytes(renderers[fmt](report), encoding="utf-8", errors="surrogate_or_strict"))
-                paths[fmt] = path
-        except OSError as exc:
-            raise AnsibleActionFail("Não foi possível gravar o relatório em %s: %s" % (dest, to_native(exc.strerror or exc)))
-
-        monitoring = (("prometheus", args.get("prometheus_file"), _monitoring.prometheus_text),
-                      ("zabbix", args.get("zabbix_file"), _monitoring.zabbix_lld))
-        for fmt, path, render in monitoring:
-            if not path:
-                continue
-            path = os.path.expanduser(path)
-            if not os.path.isabs(path):
-                path = self._loader.path_dwim(path)
-            try:
-                if os.path.isdir(path):
-                    raise AnsibleActionFail("%s_file (%s) é uma pasta: informe o caminho do arquivo." % (fmt, path))
-                parent = os.path.dirname(path)
-                if not os.path.isdir(parent):
-                    os.makedirs(parent, MONITORING_DIR_MODE)
-                # Atomic: node_exporter's textfile collector or the Zabbix agent never read half a file.
-                _write_atomic(path, to_bytes(render(report), encoding="utf-8", errors="surrogate_or_strict"),
-                              mode=MONITORING_FILE_MODE)
-            except OSError as exc:
-                raise AnsibleActionFail("Não foi possível gravar o arquivo de monitoramento (%s) %s: %s"
-                                        % (fmt, path, to_native(exc.strerror or exc)))
-            paths[fmt] = path
+        paths = write_report(report, dest, formats, args.get("prometheus_file"), args.get("zabbix_file"),
+                             self._loader.path_dwim)
 
         summary = report["summary"]
         result.update(

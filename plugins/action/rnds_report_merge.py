@@ -9,13 +9,13 @@ import json
 import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.action.rnds_report import (
-    DIR_MODE, FILE_NAMES, FORMATS, _plain, _write_atomic,
+    FILE_NAMES, FORMATS, _plain, write_report,
 )
-from ansible_collections.esus.rnds.plugins.module_utils import _report, _report_merge
+from ansible_collections.esus.rnds.plugins.module_utils import _report_merge
 
 MAX_PARTIAL_BYTES = 256 * 1024 * 1024
 
@@ -27,6 +27,8 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str"),
     max_age_hours=dict(type="int", default=_report_merge.DEFAULT_MAX_AGE_HOURS),
     formats=dict(type="list", elements="str", default=list(FORMATS), choices=list(FORMATS)),
+    prometheus_file=dict(type="path"),
+    zabbix_file=dict(type="path"),
 )
 
 
@@ -108,20 +110,8 @@ class ActionModule(ActionBase):
                           msg="%s (relatórios parciais procurados em %s)" % (exc.message, where))
             return result
 
-        try:
-            if not os.path.isdir(dest):
-                if os.path.lexists(dest):
-                    raise AnsibleActionFail("dest (%s) existe e não é uma pasta: informe uma pasta para o relatório." % dest)
-                os.makedirs(dest, DIR_MODE)
-                os.chmod(dest, DIR_MODE)
-            paths = {}
-            renderers = {"json": _report.render_json, "csv": _report.render_csv, "html": _report.render_html}
-            for fmt in formats:
-                path = os.path.join(dest, FILE_NAMES[fmt])
-                _write_atomic(path, to_bytes(renderers[fmt](report), encoding="utf-8", errors="surrogate_or_strict"))
-                paths[fmt] = path
-        except OSError as exc:
-            raise AnsibleActionFail("Não foi possível gravar o relatório em %s: %s" % (dest, to_native(exc.strerror or exc)))
+        paths = write_report(report, dest, formats, args.get("prometheus_file"), args.get("zabbix_file"),
+                             self._loader.path_dwim)
 
         summary = report["summary"]
         slices = report["slices"]

@@ -78,6 +78,14 @@ options:
     elements: str
     choices: [json, csv, html]
     default: [json, csv, html]
+  prometheus_file:
+    description:
+      - Also write the merged audit as a Prometheus text-format file at this path (see M(esus.rnds.rnds_report)).
+    type: path
+  zabbix_file:
+    description:
+      - Also write the merged audit as Zabbix low-level discovery JSON at this path (see M(esus.rnds.rnds_report)).
+    type: path
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.files

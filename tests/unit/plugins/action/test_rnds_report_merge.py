@@ -68,3 +68,24 @@ def test_merge_playbook_in_check_mode_then_refuses_a_stale_slice(run_ansible, tm
     out = " ".join(proc.stdout.split())
     assert proc.returncode != 0 and "falta a fatia 1 de 3 (host(s) pec-01, pec-04, pec-07)" in out, out
     assert "falta a fatia 3 de 3 (host(s) pec-03, pec-06)" in out
+
+
+def test_merge_also_writes_the_monitoring_files(run_ansible, tmp_path):
+    """The merged report feeds Prometheus/Zabbix like an unsliced audit (the same writer)."""
+    from prometheus_client.parser import text_string_to_metric_families  # pylint: disable=import-outside-toplevel
+
+    parts = tmp_path / "relatorios" / "900"
+    for number in (1, 2, 3):
+        write_partial(str(parts / str(910 + number)), HOSTS[number - 1::3])
+    dest = tmp_path / "completo"
+    prom, lld = tmp_path / "mon" / "rnds.prom", tmp_path / "mon" / "rnds-lld.json"
+    proc = run_merge(run_ansible, tmp_path, parts, dest, "-e", "rnds_report_prometheus_file=%s" % prom,
+                     "-e", "rnds_report_zabbix_file=%s" % lld)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    families = dict((f.name, f) for f in text_string_to_metric_families(prom.read_text(encoding="utf-8")))
+    assert "rnds_audit_timestamp_seconds" in families
+    # every host of the three slices, each with its status (0 ok)
+    statuses = dict((s.labels["host"], s.value) for s in families["rnds_audit_host_status"].samples)
+    assert statuses == dict((host, 0) for host in HOSTS)
+    assert oct(prom.stat().st_mode & 0o777) == "0o644"
+    assert json.loads(lld.read_text(encoding="utf-8"))["audit"]["timestamp_seconds"] > 0
