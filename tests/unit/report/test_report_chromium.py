@@ -133,7 +133,7 @@ class _Page(html.parser.HTMLParser):
         if self._cell is not None:
             self._cell["text"] += data
             if self._text and self._text[0] == "badge":
-                cls, text = self._cell["badge"]
+                cls, text = self._cell["badge"]  # pylint: disable=unpacking-non-sequence
                 self._cell["badge"] = (cls, text + data)
 
 

@@ -913,8 +913,8 @@ def test_terminal_control_sequences_from_the_pec_are_neutralised(own_pec):
     sim = own_pec()
     stub_message = "\x1b[32mok\x1b[0m Senha incorreta"
     client = session(sim)
-    error = client._pec_error("Login", 200, [{"message": stub_message,  # pylint: disable=protected-access
-                                               "extensions": {"classification": "PecAuthenticationException"}}])
+    errors = [{"message": stub_message, "extensions": {"classification": "PecAuthenticationException"}}]
+    error = client._pec_error("Login", 200, errors)  # pylint: disable=protected-access
     assert "\x1b" not in error.message and "\\x1b[32m" in error.message
 
 
@@ -933,7 +933,6 @@ def https_shared(tmp_path_factory, test_ca):  # pylint: disable=redefined-outer-
     sim.bundle = str(bundle)
     yield sim
     sim.kill()
-
 
 
 @pytest.fixture
