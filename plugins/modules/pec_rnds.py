@@ -469,7 +469,13 @@ class _Run(object):
                 return state
             self.module.warn("%s; a leitura seguinte mostra que o pedido não foi aplicado, então ele foi enviado "
                              "uma vez mais" % where)
-            return call()
+            try:
+                return call()
+            except PecApiError as again:
+                again.message = again.message.replace(" (o pedido não foi repetido: o PEC pode tê-lo aplicado)", "")
+                again.message += (" (o pedido foi enviado duas vezes: a primeira resposta também foi um erro e a "
+                                  "leitura do estado entre as duas mostrou que ele não tinha sido aplicado)")
+                raise again
 
     def _verify(self, session, entry, record, services):
         got = record["state"]

@@ -31,7 +31,7 @@ MESSAGES = {
     DOWN: ["município 1302603", "PEC não responde em http://127.0.0.1:8080", "systemctl status e-SUS-PEC"],
     SENHA: ["município 2611606", "login recusado para o CPF %s" % SENHA_CPF, "Administrador Municipal",
             "o login não será repetido"],
-    ERRO500: ["município 3106200", "respondeu HTTP 500", "journalctl -u e-SUS-PEC", "3 nova(s) tentativa(s)"],
+    ERRO500: ["município 3106200", "respondeu HTTP 500", "journalctl -u e-SUS-PEC", "enviado duas vezes"],
     SESSAO: ["município 3509502", "o CPF %s já tem uma sessão aberta no PEC" % SESSAO_CPF, "nada foi feito",
              "rnds_pec_force_login: true"],
 }

@@ -319,7 +319,7 @@ def test_enable_answered_500_is_read_back_before_it_is_sent_again(pec, run_ansib
     run_playbook(run_ansible, tmp_path / "r2", [enable_task(requester_id="4508")], variables(pec))
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task(requester_id="4509")], variables(pec))
     assert result["failed"] is True and result["municipios"][0]["error_code"] == "server_error", proc.stdout
-    assert "aceitou o pedido" not in result["msg"]
+    assert "aceitou o pedido" not in result["msg"] and "enviado duas vezes" in result["msg"]
 
 
 def test_a_refused_password_is_not_tried_again_by_later_runs(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
