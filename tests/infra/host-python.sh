@@ -12,6 +12,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# The PEC simulator (test tooling, needs graphql-core) runs on the main venv, whatever the
+# controller under test.
+export ESUS_SIMULATOR_PYTHON="$ROOT/.venv/bin/python"
 cd "$ROOT"
 say() { echo "host-python: $*"; }
 die() { echo "host-python: ERRO: $*" >&2; exit 1; }
