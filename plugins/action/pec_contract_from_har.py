@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 
 import yaml
 
@@ -18,6 +17,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError
 from ansible_collections.esus.rnds.plugins.plugin_utils import _har
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
+from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FILE_MODE = 0o600
 DIR_MODE = 0o750
@@ -74,20 +74,8 @@ def _write_atomic(dest, text):
     directory = os.path.dirname(dest) or "."
     if not os.path.isdir(directory):
         os.makedirs(directory, DIR_MODE)
-    fd, tmp = tempfile.mkstemp(prefix=".esus-rnds-contract.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(text, encoding="utf-8", errors="surrogate_or_strict"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(dest, to_bytes(text, encoding="utf-8", errors="surrogate_or_strict"), FILE_MODE,
+                 prefix=".esus-rnds-contract.")
 
 
 class ActionModule(ActionBase):

@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils import _monitoring, _report
+from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FORMATS = ("json", "csv", "html")
 FILE_NAMES = {"json": "rnds-report.json", "csv": "rnds-report.csv", "html": "rnds-report.html"}
@@ -56,22 +56,8 @@ def _plain(value):
 
 
 def _write_atomic(path, data, mode=FILE_MODE):
-    """Write bytes to path through a temp file in the same directory, mode 0640, then os.replace."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".rnds-report.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Report files: 0640 by default (see write_atomic)."""
+    write_atomic(path, data, mode, prefix=".rnds-report.")
 
 
 def write_report(report, dest, formats, prometheus_file=None, zabbix_file=None, path_dwim=None):
