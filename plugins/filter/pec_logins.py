@@ -50,26 +50,7 @@ _value:
 """
 
 
-ADMIN_KEYS = ("rnds_pec_admin_user", "rnds_pec_admin_password")
-
-
-def pec_logins(entries, certificates=False, fingerprints=None):
-    out = []
-    for entry in entries or []:
-        if any(key in (entry.get("missing") or []) for key in ADMIN_KEYS):
-            continue  # never a login without a user or password: it would count towards the account lock
-        item = {"ibge": entry["ibge"] or None, "username": entry["admin_user"], "password": entry["admin_password"]}
-        if certificates:
-            name = entry.get("certificate_name") or None
-            item.update(
-                services=entry.get("services") or ["rnds"],
-                certificate=name,
-                certificate_password=entry.get("certificate_password"),
-                requester_id=entry.get("requester_id") or None,
-                certificate_fingerprint=(fingerprints or {}).get(name),
-            )
-        out.append(item)
-    return out
+from ansible_collections.esus.rnds.plugins.plugin_utils._municipalities import pec_logins
 
 
 class FilterModule(object):
