@@ -54,6 +54,9 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     password_masks_facts,
 )
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
+from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import deploy_from_inventory
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import connection_is_powershell
+from ansible_collections.esus.rnds.plugins.plugin_utils._windows_chaves import deploy_windows
 
 MODULE_NAME = "esus.rnds.pec_certificate"
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
@@ -72,17 +75,18 @@ PUBLIC_FACTS = ("subject", "issuer", "serial_number", "not_before", "not_after",
 _RUN_KEY = os.urandom(32)
 # Per-process cache: digest -> (facts or error, content bytes)
 _MEMORY_CACHE = {}
-# How many times this process opened a PKCS#12 file (for the tests of the cache).
-STATS = {"parsed": 0, "memory_hits": 0, "disk_hits": 0}
 
 
 class CertificateRefused(Exception):
     """A certificate refused by the policy; ``message`` is pt-BR and safe to show."""
 
-    def __init__(self, message, facts=None):
+    def __init__(self, message, facts=None, problems=None, warnings=None, origin=None):
         super(CertificateRefused, self).__init__(message)
         self.message = message
         self.facts = facts
+        self.problems = problems
+        self.warnings = warnings or []
+        self.origin = origin
 
 
 # Dates in messages: dd/mm/aaaa in Brasília time, as in the report (Brazil has no daylight saving
@@ -239,6 +243,8 @@ def _public(facts):
 
 class ActionModule(ActionBase):
 
+    # The refusal other controller code catches (plugin_utils/_certificate_inventory.py).
+    Refused = CertificateRefused
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
@@ -290,7 +296,6 @@ class ActionModule(ActionBase):
         digest = _cache_key(real_path, st, password)
         cached = _MEMORY_CACHE.get(digest)
         if cached is not None:
-            STATS["memory_hits"] += 1
             entry, content = cached
             if "error" in entry:
                 raise CertificateRefused(entry["error"])
@@ -300,7 +305,6 @@ class ActionModule(ActionBase):
         with _disk_lock(digest):
             entry = _disk_get(digest)
             if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
-                STATS["disk_hits"] += 1
                 origin = "disk"
             else:
                 entry = self._inspect(content, password, sha256, os.path.basename(src))
@@ -316,7 +320,6 @@ class ActionModule(ActionBase):
         if not HAS_CRYPTOGRAPHY:
             raise AnsibleActionFail("a biblioteca Python 'cryptography' é necessária no controlador para validar o "
                                     "certificado: instale-a (pip install cryptography). Erro: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
-        STATS["parsed"] += 1
         try:
             facts = inspect_pkcs12(content, password or None)
         except Pkcs12Error as exc:
@@ -336,39 +339,81 @@ class ActionModule(ActionBase):
         for option in TRANSFER_OPTIONS:
             if args.get(option) is not None:
                 return dict(result, failed=True, msg="a opção %s é preenchida pela própria ação; use src" % option)
+        if args["from_inventory"]:
+            # The certificates of every municipality of the host, from its inventory (the roles' way).
+            result.update(deploy_from_inventory(self, args, task_vars))
+            return result
+        result.update(self.deploy_one(args, task_vars))
+        return result
 
-        src = args["src"]
-        if not src:
-            return dict(result, failed=True, msg="informe src: o caminho do arquivo .pfx/.p12 no controlador "
-                                                 "(rnds_certificate_src)")
-        name = args["name"] or os.path.basename(src)
-        problem = check_certificate_name(name) or check_dirname(args["chaves_dirname"])
-        if problem is None:
+    def check_options(self, args, windows=False):
+        """pt-BR message when the folder name or the modes cannot be used, else None (nothing read yet)."""
+        problem = check_dirname(args["chaves_dirname"])
+        if problem is None and not windows:
             try:
                 parse_mode(args["mode"], "o modo do arquivo (rnds_chaves_mode)", allow_exec=False)
                 parse_mode(args["dir_mode"], "o modo da pasta chaves (rnds_chaves_dir_mode)")
             except ValueError as exc:
                 problem = str(exc)
-        if problem is not None:
-            return dict(result, failed=True, msg=problem)
+        return problem
 
-        try:
-            facts, content, origin = self._validated(src, args["password"])
-        except CertificateRefused as exc:
-            return dict(result, failed=True, msg=exc.message)
+    def check_certificate(self, args, src, password, name, expected_cnpj):
+        """Validate one source file on the controller against the policy of ``args``.
+
+        Returns ``(name, facts, content, origin, warnings)``; raises CertificateRefused (pt-BR message).
+        """
+        if not src:
+            raise CertificateRefused("informe src: o caminho do arquivo .pfx/.p12 no controlador (rnds_certificate_src)")
+        name = name or os.path.basename(src)
+        problem = check_certificate_name(name)
+        if problem is not None:
+            raise CertificateRefused(problem)
+        facts, content, origin = self._validated(src, password)
         facts = dict(facts, name=name)
-        result["certificate"] = facts
-        result["validation_cache"] = origin
         # The policy (CNPJ against expected_cnpj included) is decided here, on the facts as read: never on a
         # value that Ansible masked because the password occurs inside it.
-        errors, warnings = evaluate(facts, name, args["min_days_remaining"], args["expected_cnpj"],
-                                    args["require_icp_brasil"])
-        if password_masks_facts(facts, args["password"]):
+        errors, warnings = evaluate(facts, name, args["min_days_remaining"], expected_cnpj, args["require_icp_brasil"])
+        if password_masks_facts(facts, password):
             warnings.append(WEAK_PASSWORD_WARNING)
         if errors:
-            if WEAK_PASSWORD_WARNING in warnings:
-                result["warnings"] = [WEAK_PASSWORD_WARNING]
-            return dict(result, failed=True, msg="; ".join(errors), problems=errors)
+            raise CertificateRefused("; ".join(errors), facts=facts, problems=errors, origin=origin,
+                                     warnings=[WEAK_PASSWORD_WARNING] if WEAK_PASSWORD_WARNING in warnings else [])
+        return name, facts, content, origin, warnings
+
+    def source_path(self, src):
+        """The controller path ``src`` resolves to (as the copy action finds it)."""
+        return self._read_source(src)[0]
+
+    def run_host_module(self, args, name, content, facts, task_vars):
+        """One module execution on a Linux host: write ``content`` as ``name`` in chaves."""
+        module_args = dict((key, value) for key, value in args.items() if key not in CONTROLLER_ONLY_OPTIONS)
+        module_args.update(name=name, content=to_text(base64.b64encode(content)), checksum=facts["sha256"])
+        try:
+            return self._execute_module(module_name=MODULE_NAME, module_args=module_args, task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def deploy_one(self, args, task_vars):
+        """The module's own interface: one certificate from src/password/name."""
+        result = {}
+        windows = connection_is_powershell(self)
+        problem = self.check_options(args, windows=windows)
+        if problem is not None:
+            return dict(failed=True, msg=problem)
+        try:
+            name, facts, content, origin, warnings = self.check_certificate(
+                args, args["src"], args["password"], args["name"], args["expected_cnpj"])
+        except CertificateRefused as exc:
+            if exc.facts is not None:
+                result["certificate"] = exc.facts
+                result["validation_cache"] = exc.origin
+            if exc.problems:
+                result["problems"] = exc.problems
+            if exc.warnings:
+                result["warnings"] = exc.warnings
+            return dict(result, failed=True, msg=exc.message)
+        result["certificate"] = facts
+        result["validation_cache"] = origin
 
         if args["validate_only"]:
             result.update(changed=False, validated=True)
@@ -376,16 +421,13 @@ class ActionModule(ActionBase):
                 result["warnings"] = warnings
             return result
 
-        if getattr(self._connection._shell, "SHELL_FAMILY", "") == "powershell":
-            return dict(result, failed=True, msg="esus.rnds.pec_certificate grava só em servidores Linux; em Windows use o "
-                                                 "papel esus.rnds.certificate (win_copy/win_acl) ou validate_only=true")
-
-        module_args = dict((key, value) for key, value in args.items() if key not in CONTROLLER_ONLY_OPTIONS)
-        module_args.update(name=name, content=to_text(base64.b64encode(content)), checksum=facts["sha256"])
-        try:
-            module_result = self._execute_module(module_name=MODULE_NAME, module_args=module_args, task_vars=task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+        if windows:
+            deployed = deploy_windows(self, args, [dict(name=name, src=self.source_path(args["src"]), facts=facts,
+                                                        content=content, origin=origin)], task_vars)
+            module_result = dict(deployed["results"][0]) if deployed.get("results") else {}
+            module_result.update((key, deployed[key]) for key in ("failed", "msg", "changed") if key in deployed)
+        else:
+            module_result = self.run_host_module(args, name, content, facts, task_vars)
         module_warnings = module_result.pop("warnings", None) or []
         result.update(module_result)
         result["certificate"] = facts

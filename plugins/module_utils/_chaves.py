@@ -46,7 +46,8 @@ O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 DEFAULT_INSTALL_DIR = "/opt/e-SUS"
 # Options handled on the controller only (the action plugin never sends them to the host).
-CONTROLLER_ONLY_OPTIONS = ("src", "password", "min_days_remaining", "expected_cnpj", "require_icp_brasil", "validate_only")
+CONTROLLER_ONLY_OPTIONS = ("src", "password", "min_days_remaining", "expected_cnpj", "require_icp_brasil", "validate_only",
+                           "from_inventory", "windows_service_account")
 # Options the action plugin fills in itself.
 TRANSFER_OPTIONS = ("content", "checksum")
 
@@ -70,6 +71,8 @@ def certificate_argument_spec():
         expected_cnpj=dict(type="str"),
         require_icp_brasil=dict(type="bool", default=False),
         validate_only=dict(type="bool", default=False),
+        from_inventory=dict(type="bool", default=False),
+        windows_service_account=dict(type="str", default=""),
         content=dict(type="str", no_log=True),
         checksum=dict(type="str"),
     )

@@ -43,9 +43,17 @@ description:
   - "Backups go to the sibling folder C(<install_dir>/webserver/chaves-backup/) (mode 0700), named
     C(<file>.<YYYYmmddTHHMMSS>.<random>.bak) (copied from the file that was checked, never moved): never
     C(*.pfx)/C(*.p12) and never inside C(chaves), so the PEC does not list them as certificates."
-  - Windows servers are not handled by this module; the role C(esus.rnds.certificate) uses
-    C(ansible.windows) modules there and calls this action with O(validate_only=true) to validate
-    the file on the controller.
+  - "Windows servers (the task's connection runs PowerShell): the action plugin validates the file on the
+    controller the same way, then drives C(ansible.windows) modules in the same task - M(ansible.windows.win_file)
+    creates C(chaves), M(ansible.windows.win_acl) gives full control to Administrators and SYSTEM (well-known SIDs
+    C(S-1-5-32-544) and C(S-1-5-18)) and read access to O(windows_service_account), M(ansible.windows.win_acl_inheritance)
+    removes the inherited permissions, and M(ansible.windows.win_copy) copies the file (no password is sent).
+    NOT TRIED ON A REAL WINDOWS SERVER: the collection's tests check the calls against stand-ins of those modules.
+    O(owner), O(group), O(mode), O(dir_mode) and O(prune) do not apply there (O(prune) is refused)."
+  - With O(from_inventory=true) one task handles every certificate of the host, read from its inventory variables
+    (the roles of this collection work this way, one task per host). Every missing variable of every municipality
+    fails the task in one message before any file is read; then every file is validated on the controller before
+    any of them is sent.
 author:
   - esus.rnds maintainers (!UNKNOWN)
 extends_documentation_fragment:
@@ -70,7 +78,7 @@ attributes:
     support: full
   platform:
     support: full
-    platforms: posix
+    platforms: [posix, windows]
   safe_file_operations:
     support: full
 options:
@@ -157,9 +165,27 @@ options:
   validate_only:
     description:
       - Only validate O(src) on the controller and return RV(certificate); nothing is sent to the host
-        and no connection is made. Used by the role for Windows hosts.
+        and no connection is made. The audit uses it to check the inventory's files.
     type: bool
     default: false
+  from_inventory:
+    description:
+      - Take the certificates from the host's inventory variables instead of O(src), O(password), O(name),
+        O(expected_cnpj), O(install_dir) and O(chaves_dirname) - C(rnds_municipios) (one item per municipality) or
+        the host-level C(rnds_certificate_src), C(rnds_certificate_password), C(rnds_certificate_name),
+        C(rnds_expected_cnpj), plus C(rnds_pec_install_dir) (default by operating system), C(rnds_chaves_dirname)
+        and C(rnds_pec_os), as the role C(esus.rnds.certificate) documents them (they are checked against that role's
+        argument spec).
+      - Each distinct file is validated, then deployed (one module execution per file on Linux); the result lists
+        them in RV(results) and their fingerprints in RV(fingerprints). O(keep) becomes the host's own files.
+    type: bool
+    default: false
+  windows_service_account:
+    description:
+      - Windows only. Account of the PEC service, given read access to C(chaves) besides Administrators and SYSTEM.
+        Empty gives access to Administrators and SYSTEM only.
+    type: str
+    default: ""
   content:
     description:
       - Base64 of the certificate bytes. Filled in by the action plugin; do not set it yourself.
@@ -201,6 +227,12 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.src | basename }}"
 
+- name: Every certificate of the host, from its inventory variables (what the role esus.rnds.certificate does)
+  esus.rnds.pec_certificate:
+    from_inventory: true
+    prune: true
+  register: rnds_certificate_result
+
 - name: Validate only, on the controller (no connection to the host)
   esus.rnds.pec_certificate:
     src: files/fms.pfx
@@ -210,8 +242,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(from_inventory=true), one entry per certificate file of the host, with the keys this module returns
+      for one file (RV(path), RV(checksum), RV(certificate), RV(validation_cache) ...) plus C(name), C(changed) and,
+      for a file that failed, C(failed) and C(msg).
+  returned: when O(from_inventory=true) and the inventory check passed
+  type: list
+  elements: dict
+fingerprints:
+  description: With O(from_inventory=true), the SHA-256 fingerprint of each validated certificate, by file name.
+  returned: when O(from_inventory=true) and every file was validated
+  type: dict
+  sample: {fms-3550308.pfx: 27ed747980c223763e99bf31d86bd141aa26d2c82e9e3b24d2a865d8abb6a56d}
+inventory_problems:
+  description: With O(from_inventory=true), the missing or inconsistent variables of each municipality (pt-BR).
+  returned: when the inventory check failed
+  type: list
+  elements: str
 path:
-  description: Full path of the certificate on the host.
+  description: Full path of the certificate on the host (a Windows path on Windows).
   returned: unless O(validate_only=true)
   type: str
   sample: /opt/e-SUS/webserver/chaves/fms-3550308.pfx

@@ -110,11 +110,14 @@ def test_validate_only_never_touches_the_host(lab, pfx):
     assert harness.module_runs(proc.stdout) == {}
 
 
-def test_windows_host_needs_validate_only(lab, pfx):
+def test_windows_host_goes_to_the_windows_modules(lab, pfx):
+    """A PowerShell host never gets the Linux module: the action drives ansible.windows (here there is no Windows
+    host, so the first of those modules fails; tests/integration/windows_contract checks the whole sequence)."""
     lab.add_host("w1", ansible_shell_type="powershell")
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
     assert results["w1"]["failed"] is True
-    assert "Windows" in results["w1"]["msg"]
+    assert "C:\\Program Files\\e-SUS\\webserver\\chaves (ansible.windows.win_file)" in results["w1"]["msg"]
+    assert harness.module_runs(proc.stdout) == {}
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True})
     assert results["w1"].get("failed") is not True and results["w1"]["certificate"]["name"] == "fms-3550308.pfx"
 
