@@ -137,6 +137,31 @@ options:
       - V(false) makes it a failure.
     type: bool
     default: true
+  from_inventory:
+    description:
+      - Take the municipalities from the host's inventory variables instead of O(municipios) (the role
+        C(esus.rnds.enable) works this way) - C(rnds_municipios) (one item per municipality) or the host-level
+        C(rnds_municipio_ibge), C(rnds_pec_admin_user), C(rnds_pec_admin_password), C(rnds_certificate_name) (default
+        the base name of C(rnds_certificate_src)), C(rnds_certificate_password), C(rnds_requester_id) and
+        C(rnds_services); O(url) defaults to C(rnds_pec_url) (on a Windows server, reached from the controller,
+        C(http://<ansible_host>:8080)). The variables are checked against the argument spec of the role
+        C(esus.rnds.enable).
+      - Every missing variable of every municipality fails the task in one message, before any login.
+      - Handled by the action plugin on the controller.
+    type: bool
+    default: false
+  limit_ibge:
+    description:
+      - Act only on these municipalities (IBGE codes, a list or a comma-separated string) of O(municipios) or of the
+        inventory; the task is skipped when none of them is on this host. Empty acts on all.
+      - Handled by the action plugin on the controller.
+    type: raw
+  certificate_fingerprints:
+    description:
+      - SHA-256 fingerprints by certificate file name (for example RV(esus.rnds.pec_certificate#module:fingerprints)),
+        used as the C(certificate_fingerprint) of each municipality that has none.
+      - Handled by the action plugin on the controller.
+    type: dict
 notes:
   - Failures are in Portuguese and say what to fix (a person already logged in, wrong admin password, account locked,
     certificate file missing from C(chaves), wrong certificate password, expired certificate, PEC not answering...).
@@ -175,6 +200,11 @@ EXAMPLES = r"""
         certificate: fms-4314902.pfx
         certificate_password: "{{ vault_cert_poa }}"
         requester_id: "4511"
+
+- name: Every municipality of the host from its inventory, with the fingerprints pec_certificate validated
+  esus.rnds.pec_rnds:
+    from_inventory: true
+    certificate_fingerprints: "{{ rnds_certificate_result.fingerprints }}"
 
 - name: Disable the CADSUS only (the RNDS keeps the certificate)
   esus.rnds.pec_rnds:
@@ -577,6 +607,10 @@ def main():
             certificate_fingerprint=dict(type="str"),
             municipios=dict(type="list", elements="dict", options=entry_options),
             manual_fallback=dict(type="bool", default=True),
+            # handled by the action plugin on the controller (never sent here)
+            from_inventory=dict(type="bool", default=False),
+            limit_ibge=dict(type="raw"),
+            certificate_fingerprints=dict(type="dict"),
             **connection_argument_spec()
         ),
         mutually_exclusive=[("municipio", "municipios")],

@@ -35,8 +35,8 @@ options:
     description:
       - Path on the managed host of the PKCS#12 file (C(.pfx)/C(.p12)) with the certificate and its
         private key, usually inside the PEC C(chaves) folder.
+      - Required unless O(from_inventory=true).
     type: path
-    required: true
   password:
     description:
       - Password of the PKCS#12 file. Accents and shell-special characters are fine.
@@ -80,6 +80,19 @@ options:
       - When V(true), the task fails with the diagnosis as message.
     type: bool
     default: false
+  from_inventory:
+    description:
+      - Check the certificate of every municipality of the host, read from its inventory variables (the roles of this
+        collection work this way) - C(rnds_municipios) or the host-level C(rnds_municipio_ibge),
+        C(rnds_certificate_name) (default the base name of C(rnds_certificate_src)) and C(rnds_certificate_password),
+        in C(<rnds_pec_install_dir>/webserver/<rnds_chaves_dirname>) - instead of O(path) and O(password).
+      - Each distinct file is tried once; RV(results) has one entry per municipality, with C(ibge) and
+        C(certificate_name). A municipality without a certificate password is left out. With O(fail_on_error=true)
+        the task fails when any of them is refused.
+      - On a Windows server (no Python module runs there) the task is skipped.
+      - Handled by the module's action plugin on the controller.
+    type: bool
+    default: false
 notes:
   - The token request is made from the managed host, so the result reflects its DNS, firewall
     and clock.
@@ -101,6 +114,11 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ rnds_auth_result.stage }}: {{ rnds_auth_result.diagnosis }}"
 
+- name: Every municipality of the host, from its inventory
+  esus.rnds.rnds_auth:
+    from_inventory: true
+  register: rnds_auth_all
+
 - name: Production, failing the task when the certificate is refused
   esus.rnds.rnds_auth:
     path: /opt/e-SUS/webserver/chaves/fms-3550308.pfx
@@ -111,8 +129,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(from_inventory=true), one entry per municipality, each with the keys below plus C(ibge) and
+      C(certificate_name).
+  returned: when O(from_inventory=true)
+  type: list
+  elements: dict
 authenticated:
-  description: Whether a token was obtained.
+  description: Whether a token was obtained (with O(from_inventory=true), for every municipality).
   returned: always
   type: bool
   sample: true
@@ -182,7 +207,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._rnds_auth import ENDPOI
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
             password=dict(type="str", no_log=True),
             environment=dict(type="str", choices=sorted(ENDPOINTS), default="homologacao"),
             url=dict(type="str"),
@@ -190,10 +215,14 @@ def main():
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=30),
             fail_on_error=dict(type="bool", default=False),
+            from_inventory=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    if not params["path"]:
+        # from_inventory is handled by the action plugin, which always sends a path
+        module.fail_json(msg="Informe a opção path: o caminho do arquivo .pfx/.p12 no servidor.")
     if params["url"]:
         parts = urlsplit(params["url"])
         if parts.scheme != "https" or not parts.hostname:

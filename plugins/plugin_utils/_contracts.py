@@ -85,34 +85,50 @@ class ContractAction(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
+    def prepare(self, args, task_vars):
+        """Adjust the module arguments before anything is sent; return ``(args, None)``, or ``(None, result)``
+        to end the task with ``result`` there (for example an inventory problem found on the controller)."""
+        return args, None
+
     def run(self, tmp=None, task_vars=None):
         result = super(ContractAction, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        base_dir = self._loader.get_basedir() if self._loader else None
-        try:
-            args["api_contract"] = load_contract(args.get("api_contract"), base_dir)
-        except ContractError as exc:
-            raise AnsibleActionFail(to_native(exc))
-        host = (task_vars or {}).get("inventory_hostname") or ""
-        url = normalize_url(args.get("url"))
-        logins = _logins(args)
-        retry = boolean(args.pop("retry_refused_login", False), strict=False)
-        refused = []
-        with RefusedLogins() as memo:
-            for cpf, password in logins.items():
-                if retry:
-                    memo.forget(host, url, cpf, password)
-                elif memo.refused_at(host, url, cpf, password):
-                    refused.append({"cpf": cpf, "at": memo.refused_at(host, url, cpf, password)})
-        args["refused_logins"] = refused
-        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
-        newly = [cpf for cpf in result.get("logins_refused") or [] if cpf in logins]
-        if newly:
-            with RefusedLogins() as memo:
-                for cpf in newly:
-                    memo.record(host, url, cpf, logins[cpf])
+        args, stop = self.prepare(dict(self._task.args), task_vars)
+        if stop is not None:
+            result.update(stop)
+            return result
+        result.update(run_contract_module(self, self.MODULE, args, task_vars))
         return result
+
+
+def run_contract_module(action, module, args, task_vars):
+    """Run ``module`` (pec_rnds or pec_rnds_info) from ``action``: contract resolved and refused logins remembered
+    on the controller. Raises AnsibleActionFail for a contract that cannot be read."""
+    args = dict(args)
+    base_dir = action._loader.get_basedir() if action._loader else None  # pylint: disable=protected-access
+    try:
+        args["api_contract"] = load_contract(args.get("api_contract"), base_dir)
+    except ContractError as exc:
+        raise AnsibleActionFail(to_native(exc))
+    host = (task_vars or {}).get("inventory_hostname") or ""
+    url = normalize_url(args.get("url"))
+    logins = _logins(args)
+    retry = boolean(args.pop("retry_refused_login", False), strict=False)
+    refused = []
+    with RefusedLogins() as memo:
+        for cpf, password in logins.items():
+            if retry:
+                memo.forget(host, url, cpf, password)
+            elif memo.refused_at(host, url, cpf, password):
+                refused.append({"cpf": cpf, "at": memo.refused_at(host, url, cpf, password)})
+    args["refused_logins"] = refused
+    result = action._execute_module(module_name=module, module_args=args, task_vars=task_vars)  # pylint: disable=protected-access
+    newly = [cpf for cpf in result.get("logins_refused") or [] if cpf in logins]
+    if newly:
+        with RefusedLogins() as memo:
+            for cpf in newly:
+                memo.record(host, url, cpf, logins[cpf])
+    return result
 
 
 def _logins(args):
