@@ -180,6 +180,13 @@ class ActionModule(ActionBase):
                    summary["rnds_enabled_municipios"], summary["municipios_total"]),
         )
 
+        if args.get("job_id"):
+            # AWX passes these stats to the next node of a workflow as extra vars: with job slicing every slice
+            # publishes the same folder (the parent of dest, <base>/<workflow>), where esus.rnds.report_merge
+            # finds the partial reports. Same effect as an ansible.builtin.set_stats task, without the task.
+            result["ansible_stats"] = {"data": {"rnds_report_parts_dir": os.path.dirname(dest.rstrip(os.sep))},
+                                       "per_host": False, "aggregate": True}
+
         level = args["fail_on"]
         if level != "none":
             failing = _report.hosts_at_or_above(report, level)

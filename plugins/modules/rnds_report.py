@@ -89,6 +89,9 @@ options:
       - Identifier of the job that wrote this report (for example AWX's C(awx_job_id)). Written as
         C(run.job_id) in C(rnds-report.json), to name the slice in the messages of
         M(esus.rnds.rnds_report_merge).
+      - When given, the task also publishes the parent folder of O(dest) as the custom stat
+        C(rnds_report_parts_dir) (what M(ansible.builtin.set_stats) does), which AWX hands to the next node of a
+        workflow - the merge of the partial reports of a sliced job.
     type: str
   prometheus_file:
     description:
