@@ -31,6 +31,8 @@ from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import WINDOWS
 ADMINISTRATORS_SID = "S-1-5-32-544"
 SYSTEM_SID = "S-1-5-18"
 COLLECTION = "ansible.windows"
+# Every module of COLLECTION this file calls (the execution environment pins the collection for them).
+MODULES = ("win_file", "win_acl", "win_acl_inheritance", "win_copy")
 MISSING_COLLECTION = ("a coleção ansible.windows não está instalada no controlador e é ela que grava em servidores "
                       "Windows: instale-a (ansible-galaxy collection install ansible.windows; o pacote ansible do PyPI "
                       "e o execution environment da coleção já a trazem)")

@@ -54,7 +54,9 @@ def test_site_and_audit_round_trips_per_host():
         assert moltest.snapshot(host)["audit"] == before[host]["audit"]
 
         site_modules = site.module_counts(host)
+        # one pec_certificate task per host (its `results` list one entry per certificate file)
         assert site_modules.get("esus.rnds.pec_certificate") == certificates, site_modules
+        assert set(site_modules) == {"esus.rnds.pec_certificate", "esus.rnds.pec_rnds"}, site_modules
         # ONE pec_rnds execution per host, whatever the number of municipalities.
         assert site_modules.get("esus.rnds.pec_rnds") == 1, site_modules
         results = dict((m["ibge"], m) for m in moltest.pec_rnds_results(site, host))
@@ -75,9 +77,10 @@ def test_site_and_audit_round_trips_per_host():
         assert site_calls[host]["discovery"] == 1, site_calls[host]
         assert site_calls[host]["cp"] == 0, site_calls[host]
 
+        # ONE audit task per host (esus.rnds.pec_audit), which runs pec_info and pec_rnds_info on the host.
         audit_modules = audit.module_counts(host)
-        assert audit_modules.get("esus.rnds.pec_info") == 1, audit_modules
-        assert audit_modules.get("esus.rnds.pec_rnds_info") == 1, audit_modules
+        assert audit_modules.get("esus.rnds.pec_audit") == 1, audit_modules
+        assert set(audit_modules) <= {"esus.rnds.pec_audit", "esus.rnds.rnds_report"}, audit_modules
         assert audit_calls[host]["exec"] == 2, audit_calls[host]
         assert audit_calls[host]["discovery"] == 1, audit_calls[host]
         assert audit_calls[host]["cp"] == 0, audit_calls[host]

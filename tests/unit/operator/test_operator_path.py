@@ -169,7 +169,8 @@ def test_cnpj_mismatch_names_the_spreadsheet_line_and_dates_are_brazilian(lab):
     lab.municipios["4304606"].write_certificate(lab, days=10)
     proc = lab.run("site.yml")
     assert failed_hosts(proc) == ["pec-juizdefora"], proc.output
-    assert "(item=fms-3136702.pfx (municipios.csv, linha 3))" in proc.stdout
+    # the failure names the spreadsheet line of the file
+    assert "fms-3136702.pfx (municipios.csv, linha 3): o certificado fms-3136702.pfx é do CNPJ" in proc.output
     assert ("mas o CNPJ esperado é 60.701.190/0001-04 (rnds_expected_cnpj; no inventário da planilha, a coluna cnpj "
             "do município)") in proc.output
     warning = re.search(r"fms-4304606.pfx expira em \d+ dia\(s\), em (\d\d/\d\d/\d{4})", proc.output)

@@ -175,12 +175,12 @@ def test_argument_spec_rejects_world_readable_types_and_unknown_keys(lab, certs)
 
 
 def test_windows_host_is_validated_on_the_controller(lab, certs):
-    """Only the controller part of the Windows path can run here (no Windows host)."""
+    """A file refused on the controller stops a Windows host before any ansible.windows module runs
+    (tests/integration/windows_contract checks the Windows calls themselves)."""
     lab.add_host("win", ansible_shell_type="powershell", rnds_pec_install_dir="/opt/e-SUS",
                  rnds_certificate_src=str(certs["sp"]), rnds_certificate_password="senha-errada")
     proc = lab.role("-vvv")
     assert recap(proc.stdout)["win"]["failed"] == 1
-    assert "windows.yml" in proc.stdout
-    assert "Validar o certificado no controlador" in proc.stdout
     assert "Senha do certificado incorreta" in proc.stdout
-    assert "win_file" not in proc.stdout.split("Senha do certificado incorreta", 1)[1].split("PLAY RECAP")[0]
+    assert "ansible.windows" not in proc.stdout
+    assert harness.module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {}
