@@ -11,7 +11,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
 from ansible_collections.esus.rnds.plugins.plugin_utils._auth_inventory import auth_for_entries, refused
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, lift_facts
 
 MODULE = "esus.rnds.rnds_auth"
 # The role whose argument spec documents the variables read with from_inventory.
@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=" ".join(problems), inventory_problems=problems)
         fail_on_error = boolean(args.pop("fail_on_error", False), strict=False)
         results = auth_for_entries(self, host, entries, args, task_vars)
+        lift_facts(result, results)
         result.update(changed=False, results=results, authenticated=all(r.get("authenticated") for r in results))
         failed = [r for r in results if r.get("failed")]
         lines = refused(results)

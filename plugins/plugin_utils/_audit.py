@@ -29,7 +29,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
 from ansible_collections.esus.rnds.plugins.plugin_utils._auth_inventory import auth_for_entries
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import run_contract_module
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, lift_facts
 
 ROLE = "audit"
 # Missing admin logins or certificate passwords are reported ("não verificado"), never sent to the PEC.
@@ -152,6 +152,7 @@ def gather(action, args, task_vars):
     result = {"changed": False, "host": host.name, "pec_info": pec_info, "rnds_info": rnds_info,
               "auth": auth if args["auth"] else None,
               "expected": _expected(host, entries, args, certificates, errors)}
+    lift_facts(result, [pec_info, rnds_info] + list(auth or []))
     warnings = _warnings(pec_info, rnds_info, auth) + [w for w in source_warnings if w]
     if warnings:
         result["warnings"] = warnings

@@ -18,7 +18,12 @@ by file name in ``fingerprints``, which the enable role takes as ``rnds_certific
 from __future__ import annotations
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, connection_is_powershell, from_action
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import (
+    HostValuesError,
+    connection_is_powershell,
+    from_action,
+    lift_facts,
+)
 from ansible_collections.esus.rnds.plugins.plugin_utils._windows_chaves import deploy_windows
 
 ROLE = "certificate"
@@ -129,8 +134,8 @@ def deploy_from_inventory(action, args, task_vars):
     for cert, item in zip(checked, results):
         warnings.extend(item.pop("warnings", None) or [])
         item.update(name=cert["name"], certificate=cert["facts"], validation_cache=cert["origin"])
-    out = dict(changed=any(item.get("changed") for item in results) or bool(deployed.get("changed")),
-               results=results, fingerprints=fingerprints)
+    out = lift_facts(dict(changed=any(item.get("changed") for item in results) or bool(deployed.get("changed")),
+                          results=results, fingerprints=fingerprints), results)
     diffs = [item.pop("diff") for item in results if item.get("diff")]
     if diffs:
         out["diff"] = diffs

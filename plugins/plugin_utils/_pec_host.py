@@ -167,3 +167,17 @@ def connection_is_powershell(action):
     """True when the task's connection runs PowerShell (a Windows host reached directly)."""
     shell = getattr(getattr(action, "_connection", None), "_shell", None)
     return getattr(shell, "SHELL_FAMILY", "") == "powershell"
+
+
+def lift_facts(result, parts):
+    """Move ``ansible_facts`` of the module results an action nested in its own result up to ``result``.
+
+    The Python interpreter a module execution discovered (``discovered_interpreter_python``) reaches
+    the host's later tasks only through the task's own ``ansible_facts``; without it, every task of the
+    host would discover the interpreter again (one more round trip).
+    """
+    for part in parts:
+        facts = part.pop("ansible_facts", None) if isinstance(part, dict) else None
+        if facts:
+            result.setdefault("ansible_facts", {}).update(facts)
+    return result
