@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 
+
 class MunicipalityError(ValueError):
     """The inventory cannot be read as municipalities (pt-BR message, no secret in it)."""
 
@@ -95,7 +96,7 @@ def _problem(entry, require, host_name):
         key = KEYS.get(public)
         if key is None:
             raise MunicipalityError("require: %s não é uma variável por município (aceitas: %s)"
-                                     % (public, ", ".join(sorted(KEYS))))
+                                    % (public, ", ".join(sorted(KEYS))))
         if public == "rnds_certificate_password" and not entry.get("certificate_src") and not any(
                 r in require for r in ("rnds_certificate_src", "rnds_certificate_name")):
             continue  # the password is needed only with a file to open (the audit of a file the PEC has)
