@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module
+  - esus.rnds.attributes.flow
   - esus.rnds.pec_connection
 attributes:
   action:
