@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module
   - esus.rnds.attributes.platform
+  - esus.rnds.option_labels
 attributes:
   platform:
     support: full
@@ -234,6 +235,7 @@ import zipfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import chaves_facts
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option, render
 
 _VERSION_FILES = ("webserver/VERSION", "webserver/version.txt", "webserver/version", "VERSION", "version.txt")
 _VERSION_KEYS = ("pec.version", "info.app.version", "app.version", "esus.version", "application.version")
@@ -371,7 +373,7 @@ def gather(module):
     result["chaves_variants"] = variants
     problems = result["problems"]
     if not result["exists"]:
-        problems.append("a pasta de instalação do PEC %s não existe" % install_dir)
+        problems.append("a pasta de instalação do PEC %s não existe; confira %s" % (install_dir, option("install_dir")))
     elif not chaves["exists"]:
         problems.append("a pasta %s não existe: nenhum certificado foi instalado" % chaves["path"])
     if chaves["is_symlink"]:
@@ -403,10 +405,13 @@ def main():
             chaves_dirname=dict(type="str", default="chaves"),
             service_name=dict(type="str", default="e-SUS-PEC"),
             checksum=dict(type="bool", default=True),
+            option_labels=OPTION_LABELS_SPEC,
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**gather(module))
+    result = gather(module)
+    result["problems"] = [render(problem, module.params["option_labels"]) for problem in result["problems"]]
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -89,11 +89,11 @@ def test_hostile_sources_and_names_are_refused_without_reading_or_blocking(tmp_p
         (_deploy_task(str(empty)), "vazio"),
         (_deploy_task(str(pfx), name="fms\x00.pfx"), "NUL"),
         (_deploy_task(str(pfx), name="ç" * 130 + ".pfx"), "255 bytes"),
-        (_deploy_task(str(pfx), name=".."), "rnds_certificate_name"),
+        (_deploy_task(str(pfx), name="..", option_labels={"name": "rnds_certificate_name"}), "ajuste rnds_certificate_name"),
         (_deploy_task(str(pfx), name="fms.pfx/.."), "barra"),
         (_deploy_task(str(pfx), name="\\\\servidor\\fms.pfx"), "barra"),
         (_deploy_task(str(pfx), chaves_dirname="chaves\x00"), "NUL"),
-        (_deploy_task(str(pfx), chaves_dirname="../../../etc"), "rnds_chaves_dirname"),
+        (_deploy_task(str(pfx), chaves_dirname="../../../etc"), "use 'chaves' (chaves_dirname)"),
     ]
     before = _tree(install_dir)
     started = time.monotonic()
