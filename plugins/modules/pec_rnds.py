@@ -282,6 +282,7 @@ error_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
+from ansible_collections.esus.rnds.plugins.module_utils._labels import render
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     CERTIFICATE_CODES,
     UNCERTAIN_CODES,
@@ -349,7 +350,7 @@ def _check_entry(module, entry):
         module.fail_json(msg="%s: informe requester_id (identificador do solicitante do e-Gestor AB) para habilitar "
                              "o RNDS" % where, error_code="invalid_input")
     # A name the PEC could never list is refused here: the PEC must never be asked to open such a path.
-    problem = check_certificate_name(entry["certificate"])
+    problem = render(check_certificate_name(entry["certificate"], "certificate"))
     if problem:
         module.fail_json(msg="%s: %s" % (where, problem), error_code="invalid_input")
 
