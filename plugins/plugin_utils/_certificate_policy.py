@@ -59,13 +59,14 @@ def evaluate(facts, name, min_days_remaining=30, expected_cnpj=None, require_icp
     """
     errors = _key_errors(facts, name) + _validity_errors(facts, name) + _cnpj_errors(facts, name, expected_cnpj)
     if require_icp_brasil and not facts.get("icp_brasil"):
+        required = option("require_icp_brasil")
         errors.append("o certificado %s não é ICP-Brasil (emissor: %s) e %s está ativo: use um certificado A1 "
-                      "ICP-Brasil ou desative %s" % (name, facts.get("issuer"), option("require_icp_brasil"),
-                                                      option("require_icp_brasil")))
+                      "ICP-Brasil ou desative %s" % (name, facts.get("issuer"), required, required))
     warnings = []
     days = facts.get("days_remaining")
     if not errors and isinstance(days, int) and days < min_days_remaining:
+        until = local_date(facts.get("not_after"))
         warnings.append("o certificado %s expira em %d dia(s), em %s (mínimo desejado: %d, %s): providencie a "
-                        "renovação e atualize %s" % (name, days, local_date(facts.get("not_after")),
-                                                     min_days_remaining, option("min_days_remaining"), option("src")))
+                        "renovação e atualize %s"
+                        % (name, days, until, min_days_remaining, option("min_days_remaining"), option("src")))
     return errors, warnings
