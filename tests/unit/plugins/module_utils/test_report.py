@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_report.py: every problem rule and the three renderings."""
+"""Unit tests for plugins/plugin_utils/_report.py: every problem rule and the three renderings."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to esus.rnds (no stable API): fleet report evaluation and JSON/CSV/HTML rendering."""
 
-# Pure standard library, Python >= 3.8 syntax. Used on the controller by the rnds_report action
-# plugin; kept in module_utils so tests and other plugins share one implementation.
+# Controller only: used by the rnds_report and rnds_report_merge action plugins.
 
 from __future__ import absolute_import, division, print_function
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to esus.rnds (no stable API): join the partial reports of a sliced audit into one report."""
 
-# Pure standard library. Used on the controller by the rnds_report_merge action plugin. The
+# Controller only: used by the rnds_report_merge action plugin. The
 # evaluation and rendering of the report stay in _report; this file only checks that the partial
 # reports form one complete run (no stale part, no overlap, no missing slice) and joins them.
 
@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.esus.rnds.plugins.module_utils import _report
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report
 
 DEFAULT_MAX_AGE_HOURS = 24
 MAX_NAMES_IN_MESSAGE = 10

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# This module_utils file is internal to esus.rnds: no compatibility promise for other collections.
+# This plugin_utils file is internal to esus.rnds: no compatibility promise for other collections.
 """Monitoring outputs of the fleet audit, from the report built by ``_report.build_report``.
 
 - ``prometheus_text``: Prometheus text exposition format (version 0.0.4), for node_exporter's
