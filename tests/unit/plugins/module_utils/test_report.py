@@ -15,6 +15,8 @@ import re
 
 import pytest
 
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report_html, _report_render
+
 _SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "report", "sample_fleet.py")
 _spec = importlib.util.spec_from_file_location("esus_rnds_sample_fleet", _SAMPLE)
 sf = importlib.util.module_from_spec(_spec)
@@ -684,7 +686,7 @@ def test_render_csv_formula_injection_guard():
 ])
 def test_render_csv_formula_guard_after_spaces_breaks_and_full_width(value):
     """A spreadsheet skips leading spaces/line breaks and may read full-width signs: those cells are guarded."""
-    assert R._csv_cell(value) == "'" + value  # pylint: disable=protected-access
+    assert _report_render.csv_cell(value) == "'" + value
     report = R.build_report([R.evaluate_host("pec-x", None, None, None, None, now=NOW)], now=NOW)
     report["hosts"][0]["host"] = value  # as if it came from a hostile PEC or inventory
     hosts = [row["host"] for row in _csv_rows(report)]
@@ -694,7 +696,7 @@ def test_render_csv_formula_guard_after_spaces_breaks_and_full_width(value):
 @pytest.mark.parametrize("value", ["pec normal", " pec com espaço", "\u00a0texto", "12345678000195", "sim (=)",
                                    "a-b", "\uff21BC", "município"])
 def test_render_csv_leaves_ordinary_cells_alone(value):
-    assert R._csv_cell(value) == value  # pylint: disable=protected-access
+    assert _report_render.csv_cell(value) == value
 
 
 def test_render_csv_contra_chave_column_only_when_present():
@@ -720,7 +722,7 @@ def test_render_html_self_contained_and_escaped():
     # hostile names escaped everywhere
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Santos &amp; &lt;Região&gt; &quot;Baixada&quot;" in page
+    assert "Santos &amp; &lt;Região&gt; &#34;Baixada&#34;" in page  # Jinja2 autoescape (markupsafe)
     assert page.count("<script>") == 1
     # pt-BR content: summary, dates, chart, problems in words
     assert ">10/03/2026 12:30</time> (horário de Brasília)" in page  # 15:30 UTC = 12:30 in Brasília
@@ -769,7 +771,7 @@ def test_render_html_from_entries_without_details():
 
 def test_chart_buckets_weekly():
     dummy, report = sf.build()
-    buckets, beyond, unknown = R._chart_buckets(report, NOW)  # pylint: disable=protected-access
+    buckets, beyond, unknown = _report_html.chart_buckets(report, NOW)
     assert buckets[0]["label"] == "vencidos" and buckets[0]["count"] == 1
     assert len(buckets) == 14
     assert buckets[1]["label"] == "10/03"
