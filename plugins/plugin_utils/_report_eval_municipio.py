@@ -82,10 +82,9 @@ def check_read(mun):
 def read_states(mun):
     """The state of each service (None: not read) and the fields of the report entry taken from it."""
     pec, out = mun.pec, mun.out
-    rnds = pec.get("rnds") if isinstance(pec.get("rnds"), dict) else {}
-    cadsus = pec.get("cadsus") if isinstance(pec.get("cadsus"), dict) else None
-    mun.states = {"rnds": rnds, "cadsus": cadsus or {}}
-    enabled = [mun.states.get(s, {}).get("enabled") for s in mun.services]
+    mun.states = dict((service, inp.service_state(pec, service)) for service in set(inp.SERVICES) | set(mun.services))
+    rnds, cadsus = mun.states["rnds"], pec.get("cadsus") if isinstance(pec.get("cadsus"), dict) else None
+    enabled = [mun.states[s].get("enabled") for s in mun.services]
     out["rnds_enabled"] = all(value is True for value in enabled)
     out["rnds_status"] = "enabled" if out["rnds_enabled"] else ("unverified" if None in enabled else "disabled")
     if cadsus is not None:
@@ -95,7 +94,7 @@ def read_states(mun):
     if mun.audit.exp["report_contra_chave"] and "contra_chave" in pec:
         out["contra_chave"] = pec.get("contra_chave")
     for service in ["rnds"] + [s for s in mun.services if s != "rnds"]:
-        state = mun.states.get(service) or {}
+        state = mun.states[service]
         if state.get("enabled") is True and inp.text(state.get("certificate")):
             mun.used.append((service, state))
     if mun.used:
@@ -107,7 +106,7 @@ def check_services(mun):
     """Every service the inventory asks for is enabled (or say it could not be read)."""
     unknown = []
     for service in mun.services:
-        enabled = (mun.states.get(service) or {}).get("enabled")
+        enabled = mun.states[service].get("enabled")
         if enabled is None:
             unknown.append(SERVICE_LABEL.get(service, service))
         elif enabled is not True:

@@ -146,13 +146,23 @@ def with_service_states(municipio):
     state = municipio.get("state")
     if "rnds" in municipio or "cadsus" in municipio:
         return municipio
-    for service in SERVICES:
+    listed = list(state.get("services") or []) if isinstance(state, dict) else []
+    for service in list(SERVICES) + [s for s in listed if s not in SERVICES]:
         if not isinstance(state, dict):
             municipio[service] = {"enabled": None}
             continue
-        enabled = service in (state.get("services") or []) and bool(text(state.get("certificate")))
+        enabled = service in listed and bool(text(state.get("certificate")))
         municipio[service] = dict(state, enabled=enabled) if enabled else {"enabled": False}
     return municipio
+
+
+def service_state(municipio, service):
+    """The state of one service of a municipality read by pec_rnds_info (see with_service_states): a
+    service it does not list is not enabled when the PEC gave its state, unknown ({}) otherwise."""
+    value = municipio.get(service)
+    if isinstance(value, dict):
+        return value
+    return {"enabled": False} if isinstance(municipio.get("state"), dict) else {}
 
 
 def _new_info(result):

@@ -271,6 +271,29 @@ def test_both_services_enabled():
     assert entry["municipios"][0]["cadsus_enabled"] is True
 
 
+def test_other_service_not_enabled_is_error():
+    """rnds_report called directly may ask for a service besides RNDS/CADSUS: the certificate must have it."""
+    rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds"]))])
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
+    problem = only(entry, "service_not_enabled")
+    assert problem["severity"] == "error" and "O serviço outro não está habilitado" in problem["message"]
+    assert entry["municipios"][0]["rnds_status"] == "disabled"
+    rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds", "outro"]))])
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
+    assert entry["status"] == "ok" and entry["rnds_enabled"] is True
+
+
+def test_how_the_pec_was_read_is_reported():
+    info = sf.rnds_info()
+    info.update(insecure_http=True, force_login_used=True, url="http://10.0.0.5:8080")
+    entry = evaluate(rnds_info=info)
+    insecure, forced = only(entry, "insecure_http"), only(entry, "force_login")
+    assert insecure["severity"] == "warning" and "http://10.0.0.5:8080" in insecure["message"]
+    assert "docs/https-pec.md" in insecure["message"]
+    assert forced["severity"] == "warning" and "rnds_pec_force_login: true" in forced["message"]
+    assert entry["status"] == "warning"
+
+
 def test_certificate_in_use_differs_from_inventory_is_warning():
     entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "novo.pfx")),
                      rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="novo.pfx"))]))
@@ -371,6 +394,59 @@ def test_auth_loop_per_municipality():
     assert entry["auth"]["authenticated"] is False and len(entry["auth"]["results"]) == 2
     status = dict((m["ibge"], m["status"]) for m in entry["municipios"])
     assert status == {"1": "ok", "2": "error"}
+
+
+def _per_municipality_auth(*outcomes):
+    """rnds_auth results as a list, one per municipality, each with its ibge and certificate_name."""
+    return [dict(sf.auth(ok=ok), ibge=ibge, certificate_name="%s.pfx" % ibge) for ibge, ok in outcomes]
+
+
+def test_auth_list_per_municipality_reports_each_failure_on_its_municipality():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois"), sf.municipio("3", "Três")])
+    auth = _per_municipality_auth(("1", True), ("2", False), ("3", False))
+    entry = evaluate(rnds_info=rnds_info, auth=auth)
+    failures = [p for p in entry["problem_details"] if p["code"] == "rnds_auth_failed"]
+    assert [p["scope"] for p in failures] == ["2", "3"]
+    assert "com o certificado 2.pfx falhou (etapa http) para o município 2:" in failures[0]["message"]
+    assert dict((m["ibge"], m["status"]) for m in entry["municipios"]) == {"1": "ok", "2": "error", "3": "error"}
+    assert entry["auth"]["authenticated"] is False
+    assert [(r["ibge"], r["certificate_name"], r["authenticated"]) for r in entry["auth"]["results"]] == [
+        ("1", "1.pfx", True), ("2", "2.pfx", False), ("3", "3.pfx", False)]
+    # the CSV says, on each municipality's line, how its own certificate did
+    rows = dict((r["IBGE"], r["autenticação RNDS"]) for r in _csv_rows(R.build_report([entry], now=NOW)))
+    assert rows == {"1": "sim", "2": "não", "3": "não"}
+
+
+def test_auth_list_all_ok_and_single_municipality():
+    entry = evaluate(auth=_per_municipality_auth(("3550308", True)))
+    assert entry["status"] == "ok" and entry["auth"]["authenticated"] is True
+    assert entry["auth"]["certificate_name"] == "3550308.pfx" and "results" not in entry["auth"]
+
+
+def test_auth_failure_counts_on_its_municipality_when_the_pec_did_not_answer():
+    expected = sf.expected(municipios=[{"ibge": "1", "nome": "Um"}, {"ibge": "2", "nome": "Dois"}])
+    auth = _per_municipality_auth(("1", True), ("2", False))
+    entry = evaluate(rnds_info=sf.rnds_info(reachable=False, error="conexão recusada"), expected=expected, auth=auth)
+    assert only(entry, "rnds_auth_failed")["scope"] == "2"
+    assert [m["problems"] != [] for m in entry["municipios"]] == [False, True]
+
+
+def test_auth_of_a_municipality_not_in_the_report_is_shown_on_the_host():
+    auth = _per_municipality_auth(("3550308", True), ("9999999", False))
+    entry = evaluate(auth=auth)
+    problem = only(entry, "rnds_auth_failed")
+    assert problem["scope"] == "host" and "para o município 9999999" in problem["message"]
+    [row] = _csv_rows(R.build_report([entry], now=NOW))
+    assert "para o município 9999999" in row["problemas"]
+
+
+def test_auth_task_failed_for_one_municipality_is_a_probe_failure_there():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois")])
+    auth = _per_municipality_auth(("1", True)) + [{"failed": True, "msg": "arquivo não encontrado", "ibge": "2",
+                                                   "certificate_name": "2.pfx"}]
+    entry = evaluate(rnds_info=rnds_info, auth=auth)
+    problem = only(entry, "probe_failed")
+    assert problem["scope"] == "2" and "rnds_auth" in problem["message"] and "arquivo não encontrado" in problem["message"]
 
 
 def test_municipio_error_reported_by_pec():
