@@ -15,14 +15,14 @@ Controller only (rnds_report, rnds_report_merge). The work is in smaller files:
 
 from __future__ import annotations
 
-from ansible_collections.esus.rnds.plugins.plugin_utils._report_dates import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_dates import (
     iso_utc, local_date, local_datetime, parse_datetime,
 )
-from ansible_collections.esus.rnds.plugins.plugin_utils._report_eval import evaluate_host  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.esus.rnds.plugins.plugin_utils._report_model import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_eval import evaluate_host
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_model import (
     RNDS_STATUS_PT, SEVERITY, STATUS_PT, build_report, hosts_at_or_above, summarize,
 )
-from ansible_collections.esus.rnds.plugins.plugin_utils._report_render import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_render import (
     CSV_HEADER, render_csv, render_html, render_json,
 )
 

@@ -80,7 +80,7 @@ def read_rnds_info(audit):
 def check_installation(audit):
     """pec_info: the host answered, the PEC is installed, the chaves folder (module_utils/_install_checks)."""
     pec_info = audit.raw["pec_info"]
-    if pec_info is None or inp.is_skipped(pec_info):
+    if not isinstance(pec_info, dict) or inp.is_skipped(pec_info):
         return
     if pec_info.get("unreachable"):
         audit.add("host_unreachable", error=inp.sentence(inp.failure_message(pec_info)))

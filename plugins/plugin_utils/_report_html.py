@@ -97,8 +97,9 @@ def chart(report, now):
     buckets, beyond, unknown = chart_buckets(report, now)
     width, height, left, right, top, bottom = 960, 250, 56, 16, 24, 62
     plot_w, plot_h = width - left - right, height - top - bottom
-    step = max(1, int(math.ceil(max([b["count"] for b in buckets] + [1]) / 5.0)))
-    top_value = step * int(math.ceil(max([b["count"] for b in buckets] + [1]) / float(step)))
+    highest = max([b["count"] for b in buckets] + [1])
+    step = max(1, int(math.ceil(highest / 5.0)))
+    top_value = step * int(math.ceil(highest / float(step)))
     slot = plot_w / float(len(buckets))
     bar_w = slot * 0.62
     bars = []

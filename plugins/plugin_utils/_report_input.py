@@ -68,8 +68,8 @@ def loop_items(result):
     return [r for r in items if isinstance(r, dict) and not is_skipped(r)]
 
 
-def item_value(result, keys):
-    """A value of a result itself, else of its loop ``item`` (a dict, or a plain item for the first key)."""
+def item_value(result, keys, plain_item=False):
+    """A value of a result itself, else of its loop ``item`` (a dict; or the item itself if ``plain_item``)."""
     for key in keys:
         if result.get(key) not in (None, "") and not isinstance(result.get(key), dict):
             return text(result.get(key))
@@ -78,14 +78,14 @@ def item_value(result, keys):
         for key in keys:
             if item.get(key) not in (None, ""):
                 return text(item.get(key))
-    elif item not in (None, "") and keys[0] == "ibge":
+    elif plain_item and item not in (None, ""):
         return text(item)
     return ""
 
 
 def item_ibge(result):
     """IBGE of a result: its own ``ibge``, or the item of a task looped over municipalities."""
-    return item_value(result, ("ibge", "rnds_municipio_ibge", "municipio"))
+    return item_value(result, ("ibge", "rnds_municipio_ibge", "municipio"), plain_item=True)
 
 
 # --------------------------------------------------------------------------- expectations

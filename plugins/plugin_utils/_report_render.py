@@ -11,6 +11,7 @@ filled with the view ``_report_html.view`` builds.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -116,16 +117,12 @@ def render_csv(report):
 
 # --------------------------------------------------------------------------- HTML
 
-_ENVIRONMENT = []
-
-
+@functools.lru_cache(maxsize=1)
 def environment():
     """The Jinja2 environment of the report templates (autoescape on, undefined names fail)."""
-    if not _ENVIRONMENT:
-        _ENVIRONMENT.append(jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True))
-    return _ENVIRONMENT[0]
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
 
 
 def render_html(report):
