@@ -22,7 +22,7 @@ _CERTIFICATE_ROLE = "esus.rnds.certificate"
 
 PROBLEMS = table(
     Problem("pec_not_installed", ERROR,
-            "A pasta de instalação do PEC %(install_dir)s não existe: o PEC não foi encontrado neste servidor.",
+            "A pasta de instalação do PEC %(install_dir)s não existe: o PEC não foi encontrado.",
             "Confira " + option("install_dir") + " ou instale o PEC neste servidor."),
     Problem("chaves_symlink", ERROR,
             "A pasta %(path)s é um link simbólico: o PEC pode não encontrar os certificados e as permissões não "

@@ -72,7 +72,7 @@ REPORT_PROBLEMS = table(
             "Verifique o usuário (CPF) e a senha do Administrador Municipal e o estado do município no PEC."),
     Problem("not_verified_session", WARNING,
             "Não verificado (%(label)s): %(error)s",
-            "Rode a auditoria de novo fora do horário de atendimento."),
+            "Rode a auditoria de novo quando o Administrador Municipal não estiver usando o PEC."),
     Problem("manual_pending", WARNING,
             "Habilitação manual pendente em %(label)s: o PEC não tem as operações do contrato da API usado pela "
             "coleção, então o estado do RNDS não pôde ser lido nem alterado.",
