@@ -83,7 +83,8 @@ def read_states(mun):
     """The state of each service (None: not read) and the fields of the report entry taken from it."""
     pec, out = mun.pec, mun.out
     mun.states = dict((service, inp.service_state(pec, service)) for service in set(inp.SERVICES) | set(mun.services))
-    rnds, cadsus = mun.states["rnds"], pec.get("cadsus") if isinstance(pec.get("cadsus"), dict) else None
+    rnds = mun.states["rnds"]
+    cadsus = pec.get("cadsus") if isinstance(pec.get("cadsus"), dict) else None  # None: the PEC does not say
     enabled = [mun.states[s].get("enabled") for s in mun.services]
     out["rnds_enabled"] = all(value is True for value in enabled)
     out["rnds_status"] = "enabled" if out["rnds_enabled"] else ("unverified" if None in enabled else "disabled")

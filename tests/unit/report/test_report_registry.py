@@ -81,8 +81,8 @@ def test_words_render_with_their_parameters(code):
     row = REGISTRY[code]
     template = row.message + " " + row.fix
     names = set(re.findall(r"%\((\w+)\)[sd]", template))
-    words = _report_problems.words(code, dict((name, 7 if name in ("days", "min_days") else "<%s>" % name)
-                                             for name in names))
+    params = dict((name, 7 if name in ("days", "min_days") else "<%s>" % name) for name in names)
+    words = _report_problems.words(code, params)
     assert words[0].isupper() or words[0] == "<", words  # an operator reads a sentence
     assert "%(" not in words and "{option:" not in words, words
     assert row.fix and row.fix[0].isupper() and row.fix.endswith("."), (code, "o que fazer")
