@@ -65,6 +65,21 @@ def insecure_http_warning(url):
             "configure HTTPS no PEC (docs/https-pec.md)" % (url, option("allow_insecure_http")))
 
 
+class ModuleRun(object):
+    """One run of pec_rnds / pec_rnds_info: every text it returns or prints goes through ``scrub``."""
+
+    def __init__(self, module, contract, secrets):
+        self.module = module
+        self.contract = contract
+        self.secrets = [s for s in secrets if isinstance(s, str) and s]
+
+    def scrub(self, text):
+        return safe_text(text, self.secrets, self.module.params["option_labels"])
+
+    def warn(self, text):
+        self.module.warn(self.scrub(text))
+
+
 def group_by_user(entries):
     """[(cpf, password, [entries])] in first-seen order; raises ValueError (pt-BR) on bad credentials."""
     groups = []

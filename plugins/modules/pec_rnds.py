@@ -291,11 +291,11 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     connection_argument_spec,
 )
 from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    ModuleRun,
     fail,
     for_each_municipality,
     load_contract,
     manual_steps,
-    safe_text,
     service_names,
 )
 
@@ -381,18 +381,10 @@ def _same(current, entry, listed):
     return True
 
 
-class _Run(object):
+class _Run(ModuleRun):
     def __init__(self, module, contract, secrets):
-        self.module = module
-        self.contract = contract
-        self.secrets = [s for s in secrets if isinstance(s, str) and s]
+        super(_Run, self).__init__(module, contract, secrets)
         self.results = {}
-
-    def scrub(self, text):
-        return safe_text(text, self.secrets, self.module.params["option_labels"])
-
-    def warn(self, text):
-        self.module.warn(self.scrub(text))
 
     def _record(self, entry, **values):
         out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "changed": False, "acted": [],

@@ -215,12 +215,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, connection_argument_spec
 from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    ModuleRun,
     fail,
     for_each_municipality,
     insecure_http_warning,
     load_contract,
     new_session,
-    safe_text,
 )
 
 
@@ -234,21 +234,13 @@ def _entries(params):
     return []
 
 
-class _Reader(object):
+class _Reader(ModuleRun):
     """One read of every municipality: the result dict of the module, filled as the sessions go."""
 
     def __init__(self, module, contract, secrets, result):
-        self.module = module
-        self.contract = contract
-        self.secrets = secrets
+        super(_Reader, self).__init__(module, contract, secrets)
         self.result = result
         self.found = {}
-
-    def scrub(self, text):
-        return safe_text(text, self.secrets, self.module.params["option_labels"])
-
-    def warn(self, text):
-        self.module.warn(self.scrub(text))
 
     def record(self, entry, **values):
         out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "error": None, "error_code": None, "state": None}
