@@ -139,4 +139,3 @@ def test_the_checker_finds_what_it_must(tmp_path):
     assert found["reasoned.py"] == []
     assert len(found["empty_reason.py"]) == 1
     assert sorted(p.split(" has ")[0].split()[-1] for p in found["nested.py"]) == ["inner", "outer"]
-

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import validate_contract
-from ansible_collections.esus.rnds.plugins.plugin_utils import _har, _har_contract, _har_secrets
+from ansible_collections.esus.rnds.plugins.plugin_utils import _har, _har_secrets
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "pec_simulator"))

@@ -298,8 +298,8 @@ def test_contract_from_a_file_and_a_broken_one(pec, run_ansible, tmp_path):  # p
 
 
 def test_missing_input_names_the_option_or_the_role_variable(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
-    tasks = [enable_task(requester_id=None), dict(enable_task(requester_id=None, option_labels=ROLE_LABELS),
-                                                   register="labelled")]
+    labelled_task = dict(enable_task(requester_id=None, option_labels=ROLE_LABELS), register="labelled")
+    tasks = [enable_task(requester_id=None), labelled_task]
     proc, (plain, labelled) = run_playbook(run_ansible, tmp_path / "r", tasks, variables(pec))
     assert plain["failed"] is True and plain["error_code"] == "invalid_input", proc.stdout
     assert "informe requester_id (identificador do solicitante" in plain["msg"]
