@@ -352,7 +352,7 @@ def _check_entry(module, entry):
         fail(module, "%s: informe %s (identificador do solicitante do e-Gestor AB) para habilitar o RNDS"
              % (where, option("requester_id")), error_code="invalid_input")
     # A name the PEC could never list is refused here: the PEC must never be asked to open such a path.
-    problem = check_certificate_name(entry["certificate"])
+    problem = check_certificate_name(entry["certificate"], "certificate")
     if problem:
         fail(module, "%s: %s" % (where, problem), error_code="invalid_input")
 

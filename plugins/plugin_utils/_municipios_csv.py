@@ -22,7 +22,7 @@ import unicodedata
 
 from ansible.errors import AnsibleParserError
 
-from ansible_collections.esus.rnds.plugins.module_utils._brdocs import normalize_cnpj, valid_cnpj
+from ansible_collections.esus.rnds.plugins.module_utils._brdocs import cnpj_with_lost_zeros, normalize_cnpj, valid_cnpj
 
 
 # IBGE code of each UF (the first two digits of every municipality code).
@@ -348,9 +348,10 @@ class Spreadsheet(object):
         if re.search(r'[eE]\+', raw):
             return ('CNPJ %r está em notação científica (a planilha tratou o CNPJ como número); formate a coluna como texto '
                     'e digite os 14 caracteres.' % raw)
-        if cnpj.isdigit() and len(cnpj) < 14 and valid_cnpj(cnpj.zfill(14)):
+        padded = cnpj_with_lost_zeros(cnpj)
+        if padded:
             return ('CNPJ %r perdeu os zeros à esquerda (a planilha tratou o CNPJ como número); use %s e formate a coluna como texto.'
-                    % (raw, cnpj.zfill(14)))
+                    % (raw, padded))
         return ('CNPJ %r inválido (deve ter 14 caracteres e dígitos verificadores corretos); corrija com o CNPJ do '
                 'Fundo Municipal de Saúde.' % raw)
 
