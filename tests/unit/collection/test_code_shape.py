@@ -32,15 +32,6 @@ REASON = re.compile(r"^\s*#\s*shape:\s*\S")
 # they pass) but do not fail this test yet. Whoever merges those branches removes the entries: the
 # list must end empty, and a file listed here must exist.
 PENDING = frozenset([
-    # codeloc helper
-    "plugins/module_utils/_pkcs12.py",
-    "plugins/module_utils/_rnds_auth.py",
-    "plugins/module_utils/_brdocs.py",
-    "plugins/module_utils/_chaves.py",
-    "plugins/modules/pkcs12_info.py",
-    "plugins/modules/rnds_auth.py",
-    "plugins/modules/pec_certificate.py",
-    "plugins/modules/pec_info.py",
     # roles helper
     "plugins/action/pec_certificate.py",
 ])
