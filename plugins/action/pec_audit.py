@@ -9,6 +9,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import connection_argument_spec
 from ansible_collections.esus.rnds.plugins.plugin_utils._audit import gather
 
@@ -18,6 +19,7 @@ ARGUMENT_SPEC = dict(
     auth_environment=dict(type="str", default="homologacao", choices=["homologacao", "producao"]),
     auth_url=dict(type="str"),
     min_days_remaining=dict(type="int", default=30),
+    option_labels=dict(OPTION_LABELS_SPEC),
     **connection_argument_spec()
 )
 

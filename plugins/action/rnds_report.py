@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.esus.rnds.plugins.module_utils import _monitoring, _report
+from ansible_collections.esus.rnds.plugins.plugin_utils import _monitoring, _report
 from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FORMATS = ("json", "csv", "html")
@@ -102,6 +102,16 @@ def write_report(report, dest, formats, prometheus_file=None, zabbix_file=None, 
     return paths
 
 
+def parts_dir_stats(dest):
+    """Custom stats naming the folder of the partial reports (what an ansible.builtin.set_stats task would return).
+
+    AWX passes them to the next node of a workflow as extra vars: with job slicing every slice publishes the
+    same folder (the parent of dest, <base>/<workflow>), where esus.rnds.report_merge finds the partial reports.
+    """
+    return {"data": {"rnds_report_parts_dir": os.path.dirname(dest.rstrip(os.sep))}, "per_host": False,
+            "aggregate": True}
+
+
 class ActionModule(ActionBase):
     """Evaluate per-host audit results and write rnds-report.{json,csv,html} on the controller."""
 
@@ -181,11 +191,7 @@ class ActionModule(ActionBase):
         )
 
         if args.get("job_id"):
-            # AWX passes these stats to the next node of a workflow as extra vars: with job slicing every slice
-            # publishes the same folder (the parent of dest, <base>/<workflow>), where esus.rnds.report_merge
-            # finds the partial reports. Same effect as an ansible.builtin.set_stats task, without the task.
-            result["ansible_stats"] = {"data": {"rnds_report_parts_dir": os.path.dirname(dest.rstrip(os.sep))},
-                                       "per_host": False, "aggregate": True}
+            result["ansible_stats"] = parts_dir_stats(dest)
 
         level = args["fail_on"]
         if level != "none":

@@ -22,6 +22,9 @@ description:
   - A municipality without admin login or certificate password in the inventory is reported, never sent to the PEC.
   - A failure of any part (server unreachable, PEC down, wrong password, a file that would not deploy) is recorded in
     the result for the report; the task itself does not fail because of the server.
+  - O(option_labels) goes to every module the task runs (pec_info, pec_rnds_info, rnds_auth - where the labels of
+    O(auth_environment) and O(auth_url) name its C(environment) and C(url) -, pec_certificate), so their messages name
+    the variables of the caller.
   - "Windows servers: the PEC is read from the controller (delegate the task to C(localhost), as the role does); the
     installation facts and the mutual-TLS proof are not collected there."
 author:
@@ -31,6 +34,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes.info_module
   - esus.rnds.attributes.flow
   - esus.rnds.pec_connection
+  - esus.rnds.option_labels
 attributes:
   action:
     support: full

@@ -35,7 +35,7 @@ ROLE = "audit"
 # Missing admin logins or certificate passwords are reported ("não verificado"), never sent to the PEC.
 REQUIRE = ["rnds_pec_admin_user", "rnds_pec_admin_password", "rnds_certificate_password"]
 PEC_OPTIONS = ("api_contract", "force_login", "allow_insecure_http", "retry_refused_login", "return_contra_chave",
-               "timeout", "retries", "validate_certs", "ca_path")
+               "timeout", "retries", "validate_certs", "ca_path", "option_labels")
 
 
 def _guarded(action, run):
@@ -52,8 +52,9 @@ def _guarded(action, run):
     return outcome
 
 
-def _pec_info(action, host, task_vars):
-    module_args = {"install_dir": host.install_dir, "chaves_dirname": host.chaves_dirname}
+def _pec_info(action, host, args, task_vars):
+    module_args = {"install_dir": host.install_dir, "chaves_dirname": host.chaves_dirname,
+                   "option_labels": args["option_labels"]}
     return _guarded(action, lambda: action._execute_module(  # pylint: disable=protected-access
         module_name="esus.rnds.pec_info", module_args=module_args, task_vars=task_vars))
 
@@ -65,7 +66,10 @@ def _rnds_info(action, host, entries, args, task_vars):
 
 
 def _auth(action, host, entries, args, task_vars):
-    options = {"environment": args["auth_environment"]}
+    labels = dict(args["option_labels"])
+    # pec_audit's auth_environment and auth_url are rnds_auth's environment and url
+    labels.update((name, labels.pop("auth_" + name)) for name in ("environment", "url") if "auth_" + name in labels)
+    options = {"environment": args["auth_environment"], "option_labels": labels}
     if args.get("auth_url"):
         options["url"] = args["auth_url"]
     try:
@@ -86,8 +90,9 @@ def _sources(action, entries, args, task_vars):
                 or name in errors:
             continue
         task = action._task.copy()  # pylint: disable=protected-access
-        task.args = {"src": entry["certificate_src"], "password": entry.get("certificate_password") or "", "name": name,
-                     "min_days_remaining": args["min_days_remaining"], "validate_only": True}
+        task.args = {"src": entry["certificate_src"], "passphrase": entry.get("certificate_password") or "", "name": name,
+                     "min_days_remaining": args["min_days_remaining"], "validate_only": True,
+                     "option_labels": args["option_labels"]}
         checker = loader.action_loader.get(
             "esus.rnds.pec_certificate", task=task, connection=action._connection,  # pylint: disable=protected-access
             play_context=action._play_context, loader=action._loader, templar=action._templar,  # pylint: disable=protected-access
@@ -141,7 +146,7 @@ def gather(action, args, task_vars):
         pec_info = {"skipped": True, "changed": False,
                     "skip_reason": "pec_info lê a instalação só em servidores Linux"}
     else:
-        pec_info = _pec_info(action, host, task_vars)
+        pec_info = _pec_info(action, host, args, task_vars)
     if pec_info.get("unreachable"):
         rnds_info = {"skipped": True, "changed": False, "skip_reason": "servidor inacessível"}
         auth = None

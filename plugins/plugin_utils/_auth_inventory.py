@@ -31,7 +31,7 @@ def auth_for_entries(action, host, entries, options, task_vars):
         if not name or password is None:
             continue  # reported by the inventory check; never a request without the password
         if name not in by_name:
-            module_args = dict(options, path=certificate_path(host, name), password=password, fail_on_error=False)
+            module_args = dict(options, path=certificate_path(host, name), passphrase=password, fail_on_error=False)
             try:
                 outcome = action._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)  # pylint: disable=protected-access
             finally:

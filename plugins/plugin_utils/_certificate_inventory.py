@@ -17,6 +17,7 @@ by file name in ``fingerprints``, which the enable role takes as ``rnds_certific
 
 from __future__ import annotations
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import render
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
 from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import (
     HostValuesError,
@@ -57,6 +58,7 @@ def _distinct(entries):
 
 def _validate_all(action, args, entries):
     """(checked, failures): every file validated on the controller before anything is sent."""
+    labels = args["option_labels"]
     checked, failures = [], []
     for entry in entries:
         label = _municipalities.certificate_label(entry)
@@ -66,14 +68,14 @@ def _validate_all(action, args, entries):
                 entry.get("expected_cnpj") or args["expected_cnpj"])
         except action.Refused as exc:
             failure = {"name": entry["certificate_name"], "failed": True,
-                       "msg": _prefixed(label, entry["certificate_name"], exc.message)}
+                       "msg": _prefixed(label, entry["certificate_name"], render(exc.message, labels))}
             if exc.facts is not None:
                 failure.update(certificate=exc.facts, validation_cache=exc.origin)
             failures.append(failure)
             continue
         checked.append(dict(name=name, label=label, src=action.source_path(entry["certificate_src"]), facts=facts,
                             content=content, origin=origin,
-                            warnings=[_prefixed(label, name, warning) for warning in warnings]))
+                            warnings=[_prefixed(label, name, render(warning, labels)) for warning in warnings]))
     return checked, failures
 
 
@@ -108,7 +110,7 @@ def deploy_from_inventory(action, args, task_vars):
         problem = ("rnds_certificate_prune ainda não é suportado em servidores Windows: remova à mão os certificados "
                    "antigos de %s\\webserver\\%s" % (host.install_dir, host.chaves_dirname))
     if problem is not None:
-        return dict(failed=True, msg=problem)
+        return dict(failed=True, msg=render(problem, args["option_labels"]))
 
     checked, failures = _validate_all(action, args, _distinct(entries))
     warnings = [warning for cert in checked for warning in cert["warnings"]]

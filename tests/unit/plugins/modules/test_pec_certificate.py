@@ -225,8 +225,12 @@ def test_chaves_that_is_a_file_refused(lab, pfx):
 
 def test_missing_installation_refused(lab, pfx):
     lab.add_host("h1", create_webserver=False)
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
-    assert results["h1"]["failed"] is True and "rnds_pec_install_dir" in results["h1"]["msg"]
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD})
+    assert results["h1"]["failed"] is True and "instale o PEC ou ajuste install_dir" in results["h1"]["msg"]
+    # a role passes option_labels: its user reads the variable to change
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD,
+                                "option_labels": {"install_dir": "rnds_pec_install_dir"}})
+    assert results["h1"]["failed"] is True and "instale o PEC ou ajuste rnds_pec_install_dir" in results["h1"]["msg"]
     assert not lab.install_dir("h1").exists()
     lab.install_dir("h1").mkdir(parents=True)
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
@@ -258,8 +262,10 @@ def test_custom_dirname_owner_and_group(lab, pfx):
 
 def test_unknown_owner_refused(lab, pfx):
     lab.add_host("h1")
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "owner": "usuario-que-nao-existe"})
-    assert results["h1"]["failed"] is True and "rnds_chaves_owner" in results["h1"]["msg"]
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "owner": "usuario-que-nao-existe",
+                                "option_labels": {"owner": "rnds_chaves_owner", "passphrase": "rnds_certificate_password"}})
+    assert results["h1"]["failed"] is True
+    assert "o usuário 'usuario-que-nao-existe' não existe neste servidor; ajuste rnds_chaves_owner" in results["h1"]["msg"]
     assert not lab.chaves("h1").exists()
 
 
@@ -334,10 +340,26 @@ def test_parse_mode_refused(value):
         _chaves.parse_mode(value, "modo")
 
 
+@pytest.mark.parametrize("args,option", [
+    (("a.cer", "chaves", "0640", "0750"), "name"),
+    (("a.pfx", "../x", "0640", "0750"), "chaves_dirname"),
+    (("a.pfx", "chaves", "0644", "0750"), "mode"),
+    (("a.pfx", "chaves", "0640", "0755"), "dir_mode"),
+])
+def test_parse_target_names_the_option(args, option):
+    assert _chaves.parse_target("a.pfx", "chaves", "0640", "0750") == (0o640, 0o750)
+    with pytest.raises(ValueError) as info:
+        _chaves.parse_target(*args)
+    assert "{option:%s}" % option in str(info.value)
+
+
 def test_names_and_kinds():
     assert _chaves.check_certificate_name("fms.PFX") is None
     assert _chaves.check_certificate_name("a/b.pfx") and _chaves.check_certificate_name("a\x00.pfx")
     assert _chaves.check_certificate_name(None)
+    # names the option it is given (a placeholder the module renders), and no option otherwise
+    assert _chaves.check_certificate_name("a.cer", "name").endswith("; ajuste {option:name}")
+    assert "ajuste" not in _chaves.check_certificate_name("a.cer") and "{option:" not in _chaves.check_certificate_name("a.cer")
     assert _chaves.kind_of("A.P12") == "pkcs12" and _chaves.kind_of("a.cer") == "cer" and _chaves.kind_of("a.bak") == "other"
     assert _chaves.check_dirname("chaves") is None and _chaves.check_dirname("") is not None
 
