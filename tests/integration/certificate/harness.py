@@ -5,7 +5,7 @@
 
 Every "server" is a host with ``ansible_connection: local`` whose PEC installation is a temporary
 folder (``<tmp>/<host>/webserver``). The tests run the playbooks of this folder for real with
-``ansible-playbook`` (through the ``run_ansible`` fixture of tests/unit/conftest.py).
+``ansible-playbook`` (through the ``run_ansible`` fixture of tests/integration/conftest.py).
 """
 
 from __future__ import annotations
