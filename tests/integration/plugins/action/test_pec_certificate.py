@@ -267,17 +267,24 @@ def test_vault_encrypted_source(lab, pfx, tmp_path, run_ansible):
 
 # ----------------------------------------------------------------------------- cache
 
-def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12):
+def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12, tmp_path):
+    """Counted from outside the collection: every PKCS#12 that cryptography opens, in any process of the run."""
     other = make_pkcs12(password=PASSWORD, name="outro.p12", flavour="legacy-rc2")
     hosts = ["h%d" % i for i in range(1, 9)]
     for host in hosts:
         lab.add_host(host)
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
+    log = tmp_path / "pkcs12-abertos.log"
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert harness.pkcs12_opened(log, pfx, other) == {pfx.name: 1}
+    # what the hosts are told (documented return value): the other seven workers read the run's disk cache
     origins = sorted(results[h]["validation_cache"] for h in hosts)
     assert origins == ["disk"] * 7 + ["parsed"], origins
-    # another file in the same run is parsed on its own: run the role-like loop through the role test
-    proc, results = lab.deploy({"src": str(other), "password": PASSWORD})
+    # another file, next run: opened once too (the cache key is the file and its password, never a stale entry)
+    log.unlink()
+    proc, results = lab.deploy({"src": str(other), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert harness.pkcs12_opened(log, pfx, other) == {other.name: 1}
     assert sorted(results[h]["validation_cache"] for h in hosts) == ["disk"] * 7 + ["parsed"]
 
 
