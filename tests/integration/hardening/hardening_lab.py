@@ -218,6 +218,28 @@ def fatal_messages(output, task=None):
     return found
 
 
+FAILURE_RE = re.compile(r"^(?:fatal: \[(?P<host>[^\]]+)\]: FAILED!|failed: \[(?P<item_host>[^\]]+)\] \(item=.*?\)) => (?=\{)",
+                        re.M)
+
+
+def failure_messages(output):
+    """{host: [msg, ...]} of every failed task and loop item in ``output``: ``fatal: [host]: FAILED! => {...}``
+    and ``failed: [host] (item=...) => {...}``, the result on one line or indented over several (-vvvv);
+    a failure followed by ``...ignoring`` is left out; a delegated host ``[a -> b]`` counts for ``a``."""
+    found, decoder = {}, json.JSONDecoder()
+    for match in FAILURE_RE.finditer(output):
+        host = (match.group("host") or match.group("item_host")).split(" -> ")[0]
+        try:
+            result, end = decoder.raw_decode(output, match.end())
+        except ValueError:
+            result, end = {"msg": output[match.end():output.find("\n", match.end())]}, match.end()
+        if output[end:].lstrip().startswith("...ignoring"):
+            continue
+        msg = result.get("msg") or ""
+        found.setdefault(host, []).append(msg if isinstance(msg, str) else json.dumps(msg, ensure_ascii=False))
+    return found
+
+
 NOT_AUTHENTICATED = "NaoAutenticadoException"
 
 

@@ -238,7 +238,10 @@ def test_case_variant_folder_reported(lab, pfx):
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
     result = results["h1"]
     assert result["changed"] is True and result["chaves_variants"] == ["Chaves"]
-    assert "Chaves" in proc.stdout + proc.stderr and "[WARNING]" in proc.stdout + proc.stderr
+    warning = ("existe também a pasta %s ao lado de chaves (difere só em maiúsculas/minúsculas)"
+               % (lab.install_dir("h1") / "webserver" / "Chaves"))
+    assert [w for w in result["warnings"] if w.startswith(warning)] == result["warnings"] != [], result["warnings"]
+    assert "[WARNING]: existe também a pasta" in proc.stdout + proc.stderr
     assert os.listdir(str(lab.install_dir("h1") / "webserver" / "Chaves")) == []
 
 

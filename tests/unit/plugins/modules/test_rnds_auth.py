@@ -89,13 +89,13 @@ def test_server_error_is_http(tmp_path, mock_ca, pfx):  # pylint: disable=redefi
     with MockRnds(tmp_path / "m", mock_ca, force_status=503) as server:
         result = rnds_auth.authenticate(pfx(), PASSWORD, url=server.token_url, ca_path=server.ca_file)
     assert (result["stage"], result["status_code"]) == ("http", 503)
-    assert "RNDS" in result["diagnosis"]
+    assert "respondeu HTTP 503: erro do lado da RNDS; tente de novo mais tarde" in result["diagnosis"]
 
 
 def test_wrong_path_is_http_404(mock, pfx):  # pylint: disable=redefined-outer-name
     result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.url + "/api/outra", ca_path=mock.ca_file)
     assert (result["stage"], result["status_code"]) == ("http", 404)
-    assert "URL" in result["diagnosis"]
+    assert "HTTP 404: a URL do serviço de autenticação está errada" in result["diagnosis"]
 
 
 def test_tcp_refused_on_closed_port(pfx):  # pylint: disable=redefined-outer-name
@@ -162,7 +162,10 @@ def test_wrong_password(pfx, backend):  # pylint: disable=redefined-outer-name
     result = rnds_auth.authenticate(pfx(), "senha errada", url="https://127.0.0.1:1/api/token", backend=backend)
     assert result["stage"] == "certificate"
     assert result["authenticated"] is False
-    assert "senha" in result["diagnosis"].lower()
+    # the openssl command line tells a wrong password apart; cryptography only says the file did not open
+    expected = {"openssl": "Senha do certificado incorreta (o openssl não conseguiu verificar o arquivo com a senha",
+                "cryptography": "Não foi possível abrir o certificado: senha incorreta, arquivo que não é PKCS#12"}
+    assert result["diagnosis"].startswith(expected[backend]), result["diagnosis"]
     assert "senha errada" not in result["diagnosis"]
 
 
