@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import fcntl
 import hashlib
 import hmac
 import json
-import math
 import os
 import stat
 import tempfile
@@ -36,24 +34,24 @@ from ansible.errors import AnsibleActionFail, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cnpj, normalize_cnpj
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     CONTROLLER_ONLY_OPTIONS,
     TRANSFER_OPTIONS,
     certificate_argument_spec,
-    check_certificate_name,
-    check_dirname,
-    parse_mode,
+    parse_target,
 )
+from ansible_collections.esus.rnds.plugins.module_utils._dates import validity
+from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     WEAK_PASSWORD_WARNING,
-    Pkcs12Error,
     inspect_pkcs12,
     password_masks_facts,
 )
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
+from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_policy import evaluate
 
 MODULE_NAME = "esus.rnds.pec_certificate"
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
@@ -85,81 +83,9 @@ class CertificateRefused(Exception):
         self.facts = facts
 
 
-# Dates in messages: dd/mm/aaaa in Brasília time, as in the report (Brazil has no daylight saving
-# time since 2019, so UTC-03:00 is exact).
-_BRASILIA = datetime.timezone(datetime.timedelta(hours=-3))
-
-
-def _date(iso):
-    try:
-        return _parse_iso(iso).astimezone(_BRASILIA).strftime("%d/%m/%Y")
-    except (TypeError, ValueError):
-        return (iso or "")[:10]
-
-
-def _parse_iso(iso):
-    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-
-
 def refresh_validity(facts, now=None):
     """Recompute the time-dependent facts of a cached entry (days_remaining, expired, not_yet_valid)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    facts = dict(facts)
-    try:
-        not_after = _parse_iso(facts["not_after"])
-        not_before = _parse_iso(facts["not_before"])
-    except (KeyError, TypeError, ValueError):
-        return facts
-    facts["days_remaining"] = int(math.floor((not_after - now).total_seconds() / 86400.0))
-    facts["expired"] = now > not_after
-    facts["not_yet_valid"] = now < not_before
-    return facts
-
-
-def _pretty_cnpj(value):
-    try:
-        return format_cnpj(value)
-    except ValueError:
-        return value
-
-
-def evaluate(facts, name, min_days_remaining=30, expected_cnpj=None, require_icp_brasil=False):
-    """Apply the deployment policy to the facts of an opened file.
-
-    Returns ``(errors, warnings)``: lists of pt-BR messages that say what to fix.
-    """
-    errors, warnings = [], []
-    if not facts.get("has_private_key"):
-        errors.append("o arquivo %s não contém a chave privada: o PEC precisa do .pfx/.p12 com a chave; exporte de novo o "
-                      "certificado incluindo a chave privada e atualize rnds_certificate_src" % name)
-    elif not facts.get("key_matches"):
-        errors.append("a chave privada do arquivo %s não corresponde ao certificado: o arquivo está montado errado; exporte "
-                      "de novo o .pfx a partir do certificado instalado e atualize rnds_certificate_src" % name)
-    if facts.get("expired"):
-        errors.append("o certificado %s expirou em %s: obtenha um novo .pfx e atualize rnds_certificate_src"
-                      % (name, _date(facts.get("not_after"))))
-    elif facts.get("not_yet_valid"):
-        errors.append("o certificado %s só é válido a partir de %s: confira o relógio do controlador ou use o "
-                      "certificado anterior até essa data" % (name, _date(facts.get("not_before"))))
-    if expected_cnpj:
-        wanted = normalize_cnpj(expected_cnpj)
-        found = normalize_cnpj(facts.get("cnpj") or "")
-        if not found:
-            errors.append("o certificado %s não traz CNPJ (e-CPF ou certificado sem o campo 2.16.76.1.3.3), mas "
-                          "o CNPJ esperado é %s (rnds_expected_cnpj; no inventário da planilha, a coluna cnpj do "
-                          "município): use o e-CNPJ do Fundo Municipal de Saúde" % (name, _pretty_cnpj(wanted)))
-        elif found != wanted:
-            errors.append("o certificado %s é do CNPJ %s, mas o CNPJ esperado é %s (rnds_expected_cnpj; no inventário "
-                          "da planilha, a coluna cnpj do município): confira se o arquivo é o do Fundo Municipal de "
-                          "Saúde certo ou corrija o CNPJ esperado" % (name, _pretty_cnpj(found), _pretty_cnpj(wanted)))
-    if require_icp_brasil and not facts.get("icp_brasil"):
-        errors.append("o certificado %s não é ICP-Brasil (emissor: %s) e rnds_require_icp_brasil está ativo: use um "
-                      "certificado A1 ICP-Brasil ou desative rnds_require_icp_brasil" % (name, facts.get("issuer")))
-    days = facts.get("days_remaining")
-    if not errors and isinstance(days, int) and days < min_days_remaining:
-        warnings.append("o certificado %s expira em %d dia(s), em %s (mínimo desejado: %d): providencie a renovação e "
-                        "atualize rnds_certificate_src" % (name, days, _date(facts.get("not_after")), min_days_remaining))
-    return errors, warnings
+    return dict(facts, **validity(facts.get("not_before"), facts.get("not_after"), now))
 
 
 def _cache_key(real_path, st, password):
@@ -230,7 +156,7 @@ def _disk_lock(digest):
 
 def _too_big_message(src, size):
     return ("o arquivo %s tem %.1f MiB: um certificado A1 (.pfx/.p12) tem poucos KiB e o limite é %d MiB; confira "
-            "rnds_certificate_src" % (src, size / 1048576.0, MAX_CERTIFICATE_BYTES // 1048576))
+            "%s" % (src, size / 1048576.0, MAX_CERTIFICATE_BYTES // 1048576, option("src")))
 
 
 def _public(facts):
@@ -248,18 +174,18 @@ class ActionModule(ActionBase):
         try:
             real_path = self._find_needle("files", src)
         except AnsibleError:
-            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
-                                     "rnds_certificate_src (caminho relativo ao playbook ou à pasta files/ do papel)" % src) from None
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira %s (caminho "
+                                     "relativo ao playbook ou à pasta files/ do papel)" % (src, option("src"))) from None
         real_path = os.path.realpath(real_path)
         try:
             st = os.stat(real_path)
         except (OSError, ValueError):
-            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
-                                     "rnds_certificate_src" % src) from None
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira %s"
+                                     % (src, option("src"))) from None
         # never open a FIFO, a device or a folder: opening a FIFO would block the run
         if not stat.S_ISREG(st.st_mode):
-            raise CertificateRefused("%s não é um arquivo comum (é uma pasta, um FIFO ou um dispositivo): confira "
-                                     "rnds_certificate_src" % src)
+            raise CertificateRefused("%s não é um arquivo comum (é uma pasta, um FIFO ou um dispositivo): confira %s"
+                                     % (src, option("src")))
         if st.st_size > MAX_SOURCE_BYTES:
             raise CertificateRefused(_too_big_message(src, st.st_size))
         return real_path, st
@@ -269,8 +195,8 @@ class ActionModule(ActionBase):
         try:
             data = read_file_decrypted(self._loader, real_path)
         except AnsibleFileNotFound:
-            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira "
-                                     "rnds_certificate_src" % src) from None
+            raise CertificateRefused("o arquivo de certificado %s não foi encontrado no controlador: confira %s"
+                                     % (src, option("src"))) from None
         except AnsibleError as exc:
             text = to_text(exc)
             if "vault" in text.lower():
@@ -278,7 +204,7 @@ class ActionModule(ActionBase):
                                          "senha do vault (--ask-vault-pass ou --vault-password-file) ou confira o vault-id"
                                          % src) from None
             raise CertificateRefused("não foi possível ler o arquivo %s no controlador: confira permissões e o caminho "
-                                     "em rnds_certificate_src" % src) from None
+                                     "em %s" % (src, option("src"))) from None
         data = bytes(data)
         if len(data) > MAX_CERTIFICATE_BYTES:
             raise CertificateRefused(_too_big_message(src, len(data)))
@@ -333,29 +259,26 @@ class ActionModule(ActionBase):
         except AnsibleActionFail as exc:
             # re-raised without the task arguments attached (they hold the password)
             return dict(result, failed=True, msg=to_text(exc.message))
-        for option in TRANSFER_OPTIONS:
-            if args.get(option) is not None:
-                return dict(result, failed=True, msg="a opção %s é preenchida pela própria ação; use src" % option)
+        labels = args["option_labels"]
+        for key in TRANSFER_OPTIONS:
+            if args.get(key) is not None:
+                return dict(result, failed=True, msg=render("a opção %s é preenchida pela própria ação; use %s"
+                                                            % (option(key), option("src")), labels))
 
         src = args["src"]
         if not src:
-            return dict(result, failed=True, msg="informe src: o caminho do arquivo .pfx/.p12 no controlador "
-                                                 "(rnds_certificate_src)")
+            return dict(result, failed=True, msg=render("informe %s: o caminho do arquivo .pfx/.p12 no controlador"
+                                                        % option("src"), labels))
         name = args["name"] or os.path.basename(src)
-        problem = check_certificate_name(name) or check_dirname(args["chaves_dirname"])
-        if problem is None:
-            try:
-                parse_mode(args["mode"], "o modo do arquivo (rnds_chaves_mode)", allow_exec=False)
-                parse_mode(args["dir_mode"], "o modo da pasta chaves (rnds_chaves_dir_mode)")
-            except ValueError as exc:
-                problem = str(exc)
-        if problem is not None:
-            return dict(result, failed=True, msg=problem)
+        try:
+            parse_target(name, args["chaves_dirname"], args["mode"], args["dir_mode"])
+        except ValueError as exc:
+            return dict(result, failed=True, msg=render(str(exc), labels))
 
         try:
-            facts, content, origin = self._validated(src, args["password"])
+            facts, content, origin = self._validated(src, args["passphrase"])
         except CertificateRefused as exc:
-            return dict(result, failed=True, msg=exc.message)
+            return dict(result, failed=True, msg=render(exc.message, labels))
         facts = dict(facts, name=name)
         result["certificate"] = facts
         result["validation_cache"] = origin
@@ -363,11 +286,14 @@ class ActionModule(ActionBase):
         # value that Ansible masked because the password occurs inside it.
         errors, warnings = evaluate(facts, name, args["min_days_remaining"], args["expected_cnpj"],
                                     args["require_icp_brasil"])
-        if password_masks_facts(facts, args["password"]):
-            warnings.append(WEAK_PASSWORD_WARNING)
+        errors = [render(error, labels) for error in errors]
+        warnings = [render(warning, labels) for warning in warnings]
+        weak = render(WEAK_PASSWORD_WARNING, labels)
+        if password_masks_facts(facts, args["passphrase"]):
+            warnings.append(weak)
         if errors:
-            if WEAK_PASSWORD_WARNING in warnings:
-                result["warnings"] = [WEAK_PASSWORD_WARNING]
+            if weak in warnings:
+                result["warnings"] = [weak]
             return dict(result, failed=True, msg="; ".join(errors), problems=errors)
 
         if args["validate_only"]:

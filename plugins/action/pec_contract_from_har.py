@@ -16,6 +16,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError
 from ansible_collections.esus.rnds.plugins.plugin_utils import _har
+from ansible_collections.esus.rnds.plugins.plugin_utils._har_contract import (
+    HEURISTICS, build_contract, render, without_generated,
+)
+from ansible_collections.esus.rnds.plugins.plugin_utils._har_secrets import collect_secrets, find_leaks, scrub
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
 from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
@@ -78,6 +82,44 @@ def _write_atomic(dest, text):
                  prefix=".esus-rnds-contract.")
 
 
+def _build(src, base, base_name, name, args):
+    """(contract, report, secrets, text) from the HAR at ``src``; refuses a contract holding a secret of the capture."""
+    raw = _read_har(src)
+    try:
+        har = _har.load_har(raw, source=src)
+    except _har.HarError as exc:
+        raise AnsibleActionFail(to_native(exc))
+    del raw
+    secrets = collect_secrets(har)
+    try:
+        contract, report = build_contract(har, base, name, base_name=base_name, certificate=args["certificate"],
+                                          requester_id=args["requester_id"])
+    except _har.HarError as exc:
+        raise AnsibleActionFail(secrets.scrub(to_native(exc)))
+    del har
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = render(contract, report, os.path.basename(src), generated, base_name)
+    leaks = find_leaks(secrets, contract, text)
+    if leaks:
+        where = ", ".join(sorted(set("%s (%s)" % leak for leak in leaks)))
+        raise AnsibleActionFail(
+            "o contrato NÃO foi gravado: valores secretos da captura apareceriam nele: %s. Isso acontece quando "
+            "a senha (ou um cookie/token/CPF) vai escrita dentro do documento GraphQL ou repetida em outra "
+            "variável. Confira a operação indicada no navegador; o contrato só pode ter $password no lugar da "
+            "senha. O HAR tem segredos: apague-o quando terminar." % where)
+    if yaml.safe_load(text) != contract:
+        raise AnsibleActionFail("o YAML gerado não relê igual ao contrato (erro interno): informe os "
+                                "mantenedores, com o relatório, sem o HAR")
+    return contract, report, secrets, text
+
+
+def _report_result(report):
+    """The module's return values taken from the (already scrubbed) report."""
+    keys = ("operations", "unmapped", "from_base", "unclassified_errors", "dropped", "literals", "access", "services",
+            "pec_version", "graphql_calls")
+    return dict((key, report[key]) for key in keys)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -95,42 +137,15 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("dest (%s) é uma pasta: informe o caminho do arquivo do contrato, por exemplo "
                                     "%s" % (dest, os.path.join(dest, "meu-pec.yml")))
         name = args["name"] or os.path.splitext(os.path.basename(dest))[0]
+        base_name = args["base"] or "modelo"
         try:
-            base = load_contract(args["base"] or "modelo")
+            base = load_contract(base_name)
         except ContractError as exc:
             raise AnsibleActionFail("contrato base: %s" % to_native(exc))
-
-        raw = _read_har(src)
-        try:
-            har = _har.load_har(raw, source=src)
-        except _har.HarError as exc:
-            raise AnsibleActionFail(to_native(exc))
-        del raw
-        secrets = _har.collect_secrets(har)
-        try:
-            contract, report = _har.build_contract(
-                har, base, name, base_name=args["base"] or "modelo", certificate=args["certificate"],
-                requester_id=args["requester_id"])
-        except _har.HarError as exc:
-            raise AnsibleActionFail(secrets.scrub(to_native(exc)))
-        del har
-
-        generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = _har.render(contract, report, os.path.basename(src), generated, args["base"] or "modelo")
-        leaks = _har.find_leaks(secrets, contract, text)
-        if leaks:
-            where = ", ".join(sorted(set("%s (%s)" % leak for leak in leaks)))
-            raise AnsibleActionFail(
-                "o contrato NÃO foi gravado: valores secretos da captura apareceriam nele: %s. Isso acontece quando "
-                "a senha (ou um cookie/token/CPF) vai escrita dentro do documento GraphQL ou repetida em outra "
-                "variável. Confira a operação indicada no navegador; o contrato só pode ter $password no lugar da "
-                "senha. O HAR tem segredos: apague-o quando terminar." % where)
-        if yaml.safe_load(text) != contract:
-            raise AnsibleActionFail("o YAML gerado não relê igual ao contrato (erro interno): informe os "
-                                    "mantenedores, com o relatório, sem o HAR")
+        contract, report, secrets, text = _build(src, base, base_name, name, args)
 
         existing = _read_existing(dest)
-        same = existing is not None and _har.without_generated(existing) == _har.without_generated(text)
+        same = existing is not None and without_generated(existing) == without_generated(text)
         if existing is not None and not same and not args["force"]:
             raise AnsibleActionFail(
                 "%s já existe com outro conteúdo (talvez já conferido pela equipe): use force=true para "
@@ -146,27 +161,10 @@ class ActionModule(ActionBase):
             result["diff"] = {"before": existing or "", "after": text,
                               "before_header": dest if existing is not None else "%s (não existe)" % dest,
                               "after_header": dest}
-        report = _har.scrub(report, secrets)
-        result.update(
-            changed=changed,
-            dest=dest,
-            src=src,
-            name=name,
-            base=args["base"] or "modelo",
-            written=changed and not self._task.check_mode,
-            contract=contract,
-            operations=report["operations"],
-            unmapped=report["unmapped"],
-            from_base=report["from_base"],
-            unclassified_errors=report["unclassified_errors"],
-            dropped=report["dropped"],
-            literals=report["literals"],
-            access=report["access"],
-            services=report["services"],
-            pec_version=report["pec_version"],
-            graphql_calls=report["graphql_calls"],
-            heuristics=list(_har.HEURISTICS),
-        )
+        report = scrub(report, secrets)
+        result.update(changed=changed, dest=dest, src=src, name=name, base=base_name,
+                      written=changed and not self._task.check_mode, contract=contract,
+                      heuristics=list(HEURISTICS), **_report_result(report))
         if report["warnings"]:
             result["warnings"] = report["warnings"]
         return result

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.esus.rnds.plugins.module_utils import _monitoring, _report
+from ansible_collections.esus.rnds.plugins.plugin_utils import _monitoring, _report
 from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FORMATS = ("json", "csv", "html")

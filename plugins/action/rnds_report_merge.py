@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.esus.rnds.plugins.action.rnds_report import (
     FILE_NAMES, FORMATS, _plain, write_report,
 )
-from ansible_collections.esus.rnds.plugins.module_utils import _report_merge
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report_merge
 
 MAX_PARTIAL_BYTES = 256 * 1024 * 1024
 

@@ -14,7 +14,7 @@ options:
   option_labels:
     description:
       - Names to show for this module's options in failure and warning messages, as a mapping from option name to
-        label. Messages that tell the user what to fix name the module option by default (for example C(password));
+        label. Messages that tell the user what to fix name the module option by default (for example C(passphrase));
         the collection's roles map each option to the inventory variable that feeds it (for example
         C(rnds_certificate_password)) so their users read the variable they can change.
       - Options absent from the mapping keep their own name.

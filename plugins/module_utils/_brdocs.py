@@ -58,6 +58,15 @@ def normalize_cnpj(value):
     return _normalize(value, 14)
 
 
+def cnpj_shape(value):
+    """``value`` normalised when it has the shape of a CNPJ (12 ``[0-9A-Z]`` + 2 digits), else None.
+
+    Check digits are not verified: for reporting a number as a document carries it.
+    """
+    cnpj = normalize_cnpj(value)
+    return cnpj if _CNPJ_RE.match(cnpj) else None
+
+
 def cnpj_check_digits(base):
     """Return the two check digits (a 2-character string) for a 12-character CNPJ base."""
     base = normalize_cnpj(base)
@@ -85,12 +94,34 @@ def valid_cnpj(value, alphanumeric=True):
     return cnpj[12:] == cnpj_check_digits(cnpj[:12])
 
 
+def cnpj_with_lost_zeros(value):
+    """The valid CNPJ ``value`` was before a spreadsheet (or a YAML number) dropped its leading zeros:
+    fewer than 14 digits that make a valid CNPJ once zero-padded. None otherwise."""
+    cnpj = normalize_cnpj(value)
+    if cnpj.isdigit() and len(cnpj) < 14 and valid_cnpj(cnpj.zfill(14)):
+        return cnpj.zfill(14)
+    return None
+
+
+def _punctuate_cnpj(cnpj):
+    return "%s.%s.%s/%s-%s" % (cnpj[0:2], cnpj[2:5], cnpj[5:8], cnpj[8:12], cnpj[12:14])
+
+
 def format_cnpj(value):
     """Return ``'12.345.678/0001-95'`` (or ``'12.ABC.345/01DE-35'``); ValueError when invalid."""
     cnpj = normalize_cnpj(value)
     if not valid_cnpj(cnpj):
         raise ValueError("CNPJ inválido: %r" % (value,))
-    return "%s.%s.%s/%s-%s" % (cnpj[0:2], cnpj[2:5], cnpj[5:8], cnpj[8:12], cnpj[12:14])
+    return _punctuate_cnpj(cnpj)
+
+
+def display_cnpj(value):
+    """A CNPJ for a message: punctuated when it has the shape of one (check digits not verified),
+    otherwise the value as given (stripped text; ``''`` for None). Never raises."""
+    cnpj = cnpj_shape(value)
+    if cnpj is not None:
+        return _punctuate_cnpj(cnpj)
+    return "" if value is None else str(value).strip()
 
 
 def normalize_cpf(value):
@@ -99,6 +130,12 @@ def normalize_cpf(value):
     An integer is zero-padded to 11 digits (a CPF written without quotes in YAML).
     """
     return _normalize(value, 11)
+
+
+def cpf_shape(value):
+    """``value`` normalised when it has the shape of a CPF (11 digits), else None. Check digits not verified."""
+    cpf = normalize_cpf(value)
+    return cpf if _CPF_RE.match(cpf) else None
 
 
 def valid_cpf(value):

@@ -4,23 +4,38 @@
 """Internal to esus.rnds: file logic for the PEC ``chaves`` folder (stdlib only, Python >= 3.6 syntax).
 
 Shared by the ``pec_certificate`` module (host), its action plugin (controller, name checks
-only) and the ``pec_info`` module. Messages meant for operators are in Portuguese (pt-BR).
+only) and the ``pec_info`` module. Messages meant for operators are in Portuguese (pt-BR) and name
+module options with ``_labels.option`` placeholders, rendered by the module.
 
 The folders below ``webserver`` may belong to the PEC service account, which can then create,
-rename and remove entries there while a module runs as root. So the ``*_at`` helpers work on
-descriptors: a folder is opened once (``O_NOFOLLOW | O_DIRECTORY``) and every entry below it is
-reached relative to that descriptor, never through a path that could be swapped for a link.
+rename and remove entries there while a module runs as root. So every file operation works on
+descriptors (the ``*_at`` helpers of ``_fsat``): a folder is opened once (``O_NOFOLLOW | O_DIRECTORY``)
+and every entry below it is reached relative to that descriptor, never through a path that could be
+swapped for a link.
 """
 
 from __future__ import absolute_import, division, print_function
 
 import errno
+import fcntl
 import grp
 import hashlib
 import os
 import pwd
 import secrets
 import stat
+import time
+
+from ansible_collections.esus.rnds.plugins.module_utils._fsat import (
+    O_CLOEXEC,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    lstat_at,
+    lstat_or_none,
+    open_file_at,
+    sha256_fd,
+)
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option
 
 __metaclass__ = type
 
@@ -37,16 +52,11 @@ LOCK_BASENAME = ".esus-rnds.lock"
 ANSIBLE_TEMP_PREFIX = ".ansible_tmp"
 MAX_NAME_BYTES = 255
 
-# open(2) flags that may be missing on some platforms (the module refuses to run without them).
-O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-
-
 DEFAULT_INSTALL_DIR = "/opt/e-SUS"
-# Options handled on the controller only (the action plugin never sends them to the host).
-CONTROLLER_ONLY_OPTIONS = ("src", "password", "min_days_remaining", "expected_cnpj", "require_icp_brasil", "validate_only")
+# Options handled on the controller only (the action plugin never sends them to the host); ``password``
+# is the alias of ``passphrase``.
+CONTROLLER_ONLY_OPTIONS = ("src", "passphrase", "password", "min_days_remaining", "expected_cnpj",
+                           "require_icp_brasil", "validate_only")
 # Options the action plugin fills in itself.
 TRANSFER_OPTIONS = ("content", "checksum")
 
@@ -55,7 +65,7 @@ def certificate_argument_spec():
     """Argument spec of esus.rnds.pec_certificate (module and action plugin)."""
     return dict(
         src=dict(type="path"),
-        password=dict(type="str", no_log=True),
+        passphrase=dict(type="str", no_log=True, aliases=["password"]),
         name=dict(type="str"),
         install_dir=dict(type="path", default=DEFAULT_INSTALL_DIR),
         chaves_dirname=dict(type="str", default="chaves"),
@@ -72,6 +82,7 @@ def certificate_argument_spec():
         validate_only=dict(type="bool", default=False),
         content=dict(type="str", no_log=True),
         checksum=dict(type="str"),
+        option_labels=OPTION_LABELS_SPEC,
     )
 
 
@@ -104,20 +115,23 @@ def _bad_component(value):
     return None
 
 
-def check_certificate_name(name):
-    """Return a pt-BR error message when ``name`` is not a safe PKCS#12 file name, else None."""
+def check_certificate_name(name, option_name=None):
+    """Return a pt-BR error message when ``name`` is not a safe PKCS#12 file name, else None.
+
+    ``option_name``: the module option that holds the name, named in the message (a placeholder).
+    """
+    fix = ("; ajuste %s" % option(option_name)) if option_name else ""
     if not isinstance(name, str):
-        return "o nome do certificado deve ser um texto (recebido: %s)" % type(name).__name__
+        return "o nome do certificado deve ser um texto (recebido: %s)%s" % (type(name).__name__, fix)
     reason = _bad_component(name)
     if reason:
-        return ("o nome de arquivo do certificado %r %s; use um nome simples terminado em .pfx ou .p12 "
-                "(rnds_certificate_name)" % (name, reason))
+        return "o nome de arquivo do certificado %r %s; use um nome simples terminado em .pfx ou .p12%s" % (name, reason, fix)
     lower = name.lower()
     if not lower.endswith(PKCS12_SUFFIXES):
         return ("o nome de arquivo do certificado %r não termina em .pfx ou .p12: o PEC só lista arquivos "
-                ".pfx/.p12 na pasta chaves (um .cer não serve); ajuste rnds_certificate_name" % name)
+                ".pfx/.p12 na pasta chaves (um .cer não serve)%s" % (name, fix))
     if lower in PKCS12_SUFFIXES:
-        return "o nome de arquivo do certificado %r não tem nome antes da extensão; ajuste rnds_certificate_name" % name
+        return "o nome de arquivo do certificado %r não tem nome antes da extensão%s" % (name, fix)
     return None
 
 
@@ -127,7 +141,7 @@ def check_dirname(name):
         return "o nome da pasta de chaves deve ser um texto"
     reason = _bad_component(name)
     if reason:
-        return "o nome da pasta de chaves %r %s; use 'chaves' (rnds_chaves_dirname)" % (name, reason)
+        return "o nome da pasta de chaves %r %s; use 'chaves' (%s)" % (name, reason, option("chaves_dirname"))
     return None
 
 
@@ -162,6 +176,18 @@ def parse_mode(value, what, allow_exec=True):
     return mode
 
 
+def parse_target(name, dirname, mode, dir_mode):
+    """Check pec_certificate's ``name``, ``chaves_dirname``, ``mode`` and ``dir_mode`` (controller and host alike).
+
+    Returns (file mode, folder mode) as ints; raises ValueError with a pt-BR message naming the option.
+    """
+    problem = check_certificate_name(name, "name") or check_dirname(dirname)
+    if problem:
+        raise ValueError(problem)
+    return (parse_mode(mode, "o modo do arquivo (%s)" % option("mode"), allow_exec=False),
+            parse_mode(dir_mode, "o modo da pasta chaves (%s)" % option("dir_mode")))
+
+
 def format_mode(mode):
     return "%04o" % (mode & 0o7777)
 
@@ -179,65 +205,61 @@ def sha256_file(path, chunk=65536):
         os.close(fd)
 
 
-def sha256_fd(fd, chunk=65536):
-    """SHA-256 of the whole file open on ``fd`` (read with pread: the offset of ``fd`` is left alone)."""
-    digest = hashlib.sha256()
-    offset = 0
-    while True:
-        block = os.pread(fd, chunk, offset)
-        if not block:
-            break
-        digest.update(block)
-        offset += len(block)
-    return digest.hexdigest()
-
-
-# ----------------------------------------------------------------------------- descriptor helpers
-
-def lstat_at(dir_fd, name):
-    """lstat of ``name`` relative to the folder open on ``dir_fd`` (never follows a link), or None."""
+def _open_lock(dir_fd, path, parent):
+    flags = os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
     try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def open_dir_at(dir_fd, name):
-    """Open the folder ``name`` (relative to ``dir_fd``, or a path when ``dir_fd`` is None) without following a
-    link in its last component. Raises OSError (ELOOP for a link, ENOTDIR for anything else)."""
-    flags = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-    if dir_fd is None:
-        return os.open(name, flags)
-    return os.open(name, flags, dir_fd=dir_fd)
-
-
-def open_file_at(dir_fd, name):
-    """Open the regular file ``name`` read-only without following a link and without blocking on a FIFO.
-
-    Raises OSError: ELOOP for a link, EINVAL (with a message) when the entry is not a regular file.
-    """
-    flags = os.O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
-    fd = os.open(name, flags) if dir_fd is None else os.open(name, flags, dir_fd=dir_fd)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "não é um arquivo comum", name)
-    except BaseException:
+        fd = os.open(LOCK_BASENAME, flags, 0o600, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError("%s é um link simbólico: remova-o (é o arquivo de trava do esus.rnds)" % path) from None
+        raise ValueError("não foi possível criar o arquivo de trava %s: %s; confira as permissões de %s"
+                         % (path, exc.strerror, parent)) from None
+    st = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(st.st_mode):
+        problem = "%s existe mas não é um arquivo comum: remova-o (é o arquivo de trava do esus.rnds)" % path
+    elif st.st_nlink > 1:
+        problem = ("%s tem mais de um link físico (hard link): remova-o (é o arquivo de trava do esus.rnds e "
+                   "pode estar ligado a outro arquivo do servidor)" % path)
+    if problem:
         os.close(fd)
-        raise
+        raise ValueError(problem)
+    if stat.S_IMODE(st.st_mode) != 0o600 and st.st_uid == os.geteuid():
+        os.fchmod(fd, 0o600)
     return fd
 
 
-def create_at(dir_fd, make_name, mode=0o600, attempts=64):
-    """Create a new file relative to ``dir_fd`` with O_CREAT|O_EXCL|O_NOFOLLOW (never an existing entry, never
-    through a link); ``make_name()`` gives a fresh, unpredictable name on each call. Returns (fd, name)."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
-    for _attempt in range(attempts):
-        name = make_name()
+def lock_at(dir_fd, parent, chaves, timeout):
+    """Take pec_certificate's lock: ``flock`` on LOCK_BASENAME in the folder open on ``dir_fd`` (``parent``,
+    the ``webserver`` folder, for messages), waiting up to ``timeout`` seconds. Returns its descriptor.
+
+    The lock file lives in ``webserver/`` (never in ``chaves``, so the PEC never lists it); it is created
+    0600 without following a link and kept between runs (removing it would race with a waiting run).
+    Raises ValueError (pt-BR) when the file is unsafe or another run holds the lock too long.
+    """
+    path = os.path.join(parent, LOCK_BASENAME)
+    fd = _open_lock(dir_fd, path, parent)
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            return os.open(name, flags, mode, dir_fd=dir_fd), name
-        except FileExistsError:
-            continue
-    raise OSError(errno.EEXIST, "não foi possível criar um arquivo com nome novo", make_name())
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            raise ValueError("outra execução do esus.rnds está gravando em %s há mais de %d s (trava %s): espere ela "
+                             "terminar e rode de novo; se não houver outra execução, confira se um processo python "
+                             "travou neste servidor" % (chaves, timeout, path))
+        time.sleep(0.2)
+
+
+def unlock(fd):
+    """Release and close a lock taken with lock_at."""
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 
 
 def random_token(nbytes=8):
@@ -256,28 +278,6 @@ def backup_name(name, stamp):
     while len((base + tail).encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         base = base[:-1]
     return base + tail
-
-
-def write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def copy_fd(src_fd, dst_fd, chunk=65536):
-    """Copy the whole file open on ``src_fd`` (from offset 0, with pread) to ``dst_fd``."""
-    offset = 0
-    while True:
-        block = os.pread(src_fd, chunk, offset)
-        if not block:
-            break
-        write_all(dst_fd, block)
-        offset += len(block)
-
-
-def same_file(st_a, st_b):
-    return st_a is not None and st_b is not None and (st_a.st_dev, st_a.st_ino) == (st_b.st_dev, st_b.st_ino)
 
 
 def user_name(uid):
@@ -302,7 +302,7 @@ def resolve_uid(owner):
     try:
         return pwd.getpwnam(text).pw_uid
     except KeyError:
-        raise ValueError("o usuário %r não existe neste servidor; ajuste rnds_chaves_owner" % text) from None
+        raise ValueError("o usuário %r não existe neste servidor; ajuste %s" % (text, option("owner"))) from None
 
 
 def resolve_gid(group):
@@ -313,7 +313,7 @@ def resolve_gid(group):
     try:
         return grp.getgrnam(text).gr_gid
     except KeyError:
-        raise ValueError("o grupo %r não existe neste servidor; ajuste rnds_chaves_group" % text) from None
+        raise ValueError("o grupo %r não existe neste servidor; ajuste %s" % (text, option("group"))) from None
 
 
 def case_variants(parent, name):
@@ -345,13 +345,6 @@ def stale_temp_files(chaves):
         if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             stale.append(entry)
     return stale
-
-
-def lstat_or_none(path):
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
 
 
 def describe(path, st=None):

@@ -11,6 +11,7 @@ and every session is logged out at the end, on failure too.
 Python standard library only, Python >= 3.6 syntax (ships to PEC servers).
 """
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     PecApiError,
     PecSession,
@@ -26,19 +27,22 @@ def service_names(services):
     return ", ".join(SERVICE_LABEL.get(s, str(s).upper()) for s in services) or "nenhum"
 
 
+def fail(module, msg, **kwargs):
+    """fail_json with the module options in ``msg`` named by the task's ``option_labels``."""
+    module.fail_json(msg=render(msg, module.params.get("option_labels")), **kwargs)
+
+
 def load_contract(module):
     """The contract dict the action plugin resolved (a name or path never reaches the host)."""
     contract = module.params.get("api_contract")
     if not isinstance(contract, dict):
-        module.fail_json(
-            msg="api_contract=%r não foi resolvido: o contrato da API do PEC é carregado no controlador pelo plugin "
-                "de ação da coleção; use o módulo pelo nome esus.rnds.%s" % (contract, module._name.split(".")[-1]),
-            error_code="invalid_input",
-        )
+        fail(module, "%s=%r não foi resolvido: o contrato da API do PEC é carregado no controlador pelo plugin de ação "
+                     "da coleção; use o módulo pelo nome esus.rnds.%s"
+             % (option("api_contract"), contract, module._name.split(".")[-1]), error_code="invalid_input")
     try:
-        return validate_contract(contract, source=contract.get("name") or "api_contract")
+        return validate_contract(contract, source=contract.get("name") or option("api_contract"))
     except ContractError as exc:
-        module.fail_json(msg=str(exc), error_code="invalid_contract")
+        fail(module, str(exc), error_code="invalid_contract")
     return None
 
 
@@ -50,9 +54,30 @@ def new_session(params, contract, secrets):
     )
 
 
-def safe_text(text, secrets):
-    """Any text a module returns or prints: secrets removed in every encoding, terminal controls neutralised."""
-    return neutralize_terminal(scrub(text, secrets)) if isinstance(text, str) else text
+def safe_text(text, secrets, labels=None):
+    """Any text a module returns or prints: module options named by ``labels`` (the ``option_labels``
+    option), secrets removed in every encoding, terminal controls neutralised."""
+    return neutralize_terminal(scrub(render(text, labels), secrets)) if isinstance(text, str) else text
+
+
+def insecure_http_warning(url):
+    return ("a URL do PEC %s usa http:// fora desta máquina (%s): as senhas passam pela rede sem criptografia; "
+            "configure HTTPS no PEC (docs/https-pec.md)" % (url, option("allow_insecure_http")))
+
+
+class ModuleRun(object):
+    """One run of pec_rnds / pec_rnds_info: every text it returns or prints goes through ``scrub``."""
+
+    def __init__(self, module, contract, secrets):
+        self.module = module
+        self.contract = contract
+        self.secrets = [s for s in secrets if isinstance(s, str) and s]
+
+    def scrub(self, text):
+        return safe_text(text, self.secrets, self.module.params["option_labels"])
+
+    def warn(self, text):
+        self.module.warn(self.scrub(text))
 
 
 def group_by_user(entries):
@@ -99,22 +124,21 @@ def for_each_municipality(params, contract, entries, work, on_error, secrets, wa
                 "login_refused",
                 "a senha do CPF %s já foi recusada pelo PEC deste host (%s UTC): para não bloquear a conta, a mesma "
                 "senha não é tentada de novo; corrija a senha do Administrador Municipal no inventário ou, se ela foi "
-                "redefinida para este mesmo valor, use retry_refused_login (no papel: rnds_pec_retry_refused_login: "
-                "true)" % (cpf, str(refused[cpf]).replace("T", " ").rstrip("Z")))
+                "redefinida para este mesmo valor, use %s: true"
+                % (cpf, str(refused[cpf]).replace("T", " ").rstrip("Z"), option("retry_refused_login")))
             for entry in group:
                 on_error(entry, exc)
             continue
         session = new_session(params, contract, secrets)
         if session.insecure_http and not warned:
             warned.append(True)
-            warn("a URL do PEC %s usa http:// fora desta máquina (allow_insecure_http): as senhas passam pela rede "
-                 "sem criptografia; configure HTTPS no PEC (docs/https-pec.md)" % session.url)
+            warn(insecure_http_warning(session.url))
         try:
             try:
                 session.login(cpf, password, force=force)
                 if force:
-                    warn("force_login: o login do CPF %s no PEC em %s encerrou uma sessão aberta dessa pessoa, se "
-                         "havia uma" % (cpf, session.url))
+                    warn("%s: o login do CPF %s no PEC em %s encerrou uma sessão aberta dessa pessoa, se havia uma"
+                         % (option("force_login"), cpf, session.url))
             except PecApiError as exc:
                 if exc.code in ("login_refused", "account_locked") and refused_now is not None:
                     refused_now.append(cpf)

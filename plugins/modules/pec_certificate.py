@@ -15,7 +15,7 @@ description:
     server, in one module execution per certificate and host.
   - "The action plugin of the same name runs on the controller first: it reads O(src) (an
     ansible-vault encrypted file is decrypted in memory, never written to disk), opens it with
-    O(password), and refuses it before the host is touched when the password is wrong, the file is
+    O(passphrase), and refuses it before the host is touched when the password is wrong, the file is
     not PKCS#12 (a C(.cer) is refused), the private key is missing or does not match, the
     certificate is expired or not yet valid, the CNPJ differs from O(expected_cnpj), or
     O(require_icp_brasil) is set and the certificate is not ICP-Brasil."
@@ -53,6 +53,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes.files
   - esus.rnds.attributes.flow
   - esus.rnds.attributes.platform
+  - esus.rnds.option_labels
 attributes:
   action:
     support: full
@@ -80,10 +81,12 @@ options:
       - Relative paths are searched like M(ansible.builtin.copy) does (role C(files/), playbook dir).
       - Used by the action plugin only.
     type: path
-  password:
+  passphrase:
     description:
       - Password of the PKCS#12 file. Used on the controller only; never sent to the host, never logged.
+      - The alias C(password) is the name this option had before; both work.
     type: str
+    aliases: [password]
   name:
     description:
       - File name in C(chaves). Defaults to the base name of O(src).
@@ -174,7 +177,7 @@ notes:
     itself protected by its password) to a temporary file on the host for the duration of the task,
     as it does for M(ansible.builtin.copy). Enable pipelining to avoid it.
   - The PEC only lists C(.pfx)/C(.p12) files; temporary files are named C(.esus-rnds-<random>.tmp).
-  - When O(password) occurs inside a public fact of the certificate (for example C(1122) inside the CNPJ), the
+  - When O(passphrase) occurs inside a public fact of the certificate (for example C(1122) inside the CNPJ), the
     task warns that the password is too weak, because other tasks that receive it with C(no_log)
     (M(esus.rnds.pkcs12_info), M(esus.rnds.rnds_auth), M(esus.rnds.pec_rnds)) return such facts masked as
     C(********). The checks of this action (O(expected_cnpj) included) run on the controller on the facts as
@@ -188,13 +191,13 @@ EXAMPLES = r"""
 - name: Deploy the certificate of the Fundo Municipal de Saúde
   esus.rnds.pec_certificate:
     src: files/fms-3550308.pfx
-    password: "{{ rnds_certificate_password }}"
+    passphrase: "{{ rnds_certificate_password }}"
     expected_cnpj: 12.345.678/0001-95
 
 - name: Multimunicipal server, keep the other municipalities' files and remove the rest
   esus.rnds.pec_certificate:
     src: "{{ item.src }}"
-    password: "{{ item.password }}"
+    passphrase: "{{ item.password }}"
     prune: true
     keep: [fms-3304557.p12, fms-3106200.pfx]
   loop: "{{ certificates }}"
@@ -204,7 +207,7 @@ EXAMPLES = r"""
 - name: Validate only, on the controller (no connection to the host)
   esus.rnds.pec_certificate:
     src: files/fms.pfx
-    password: "{{ rnds_certificate_password }}"
+    passphrase: "{{ rnds_certificate_password }}"
     validate_only: true
   register: checked
 """
@@ -346,43 +349,42 @@ import base64
 import binascii
 import datetime
 import errno
-import fcntl
 import os
 import stat
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     BACKUP_DIRNAME_SUFFIX,
-    LOCK_BASENAME,
-    O_CLOEXEC,
-    O_DIRECTORY,
-    O_NOFOLLOW,
-    O_NONBLOCK,
     PRUNE_SUFFIXES,
     backup_name,
     case_variants,
     certificate_argument_spec,
-    check_certificate_name,
-    check_dirname,
-    copy_fd,
-    create_at,
     format_mode,
     group_name,
+    lock_at,
+    parse_target,
+    resolve_gid,
+    resolve_uid,
+    sha256_bytes,
+    stale_temp_files,
+    temp_name,
+    unlock,
+    user_name,
+)
+from ansible_collections.esus.rnds.plugins.module_utils._fsat import (
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    copy_fd,
+    create_at,
     lstat_at,
     open_dir_at,
     open_file_at,
-    parse_mode,
-    resolve_gid,
-    resolve_uid,
     same_file,
-    sha256_bytes,
     sha256_fd,
-    stale_temp_files,
-    temp_name,
-    user_name,
     write_all,
 )
+from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 
 # How long a run waits for another run writing into the same chaves folder.
 LOCK_TIMEOUT = 300
@@ -391,7 +393,7 @@ LOCK_TIMEOUT = 300
 class Deployer(object):
     """Plan and apply the deployment of one certificate file.
 
-    Every file operation works on descriptors (see module_utils/_chaves.py): the installation folder is
+    Every file operation works on descriptors (see module_utils/_fsat.py): the installation folder is
     opened once, ``webserver``, ``chaves`` and ``chaves-backup`` are opened relative to it with
     O_NOFOLLOW|O_DIRECTORY, and every entry below them is reached relative to those descriptors. The
     certificate in place is opened once (O_NOFOLLOW, a regular file with a single link) and its backup is
@@ -436,7 +438,7 @@ class Deployer(object):
     def fail(self, msg, **extra):
         self.result.update(extra)
         self.result.pop("changed", None)
-        self.module.fail_json(msg=msg, **self.result)
+        self.module.fail_json(msg=render(msg, self.module.params["option_labels"]), **self.result)
 
     def close(self):
         """Release the lock and close every descriptor (also when the module fails)."""
@@ -453,26 +455,23 @@ class Deployer(object):
     def validate(self):
         params = self.module.params
         if not self.name:
-            self.fail("informe o nome do arquivo do certificado (name); a ação esus.rnds.pec_certificate o preenche a partir de src")
-        error = check_certificate_name(self.name) or check_dirname(self.dirname)
-        if error:
-            self.fail(error)
+            self.fail("informe o nome do arquivo do certificado (%s); a ação esus.rnds.pec_certificate o preenche a "
+                      "partir de %s" % (option("name"), option("src")))
         try:
-            self.mode = parse_mode(params["mode"], "o modo do arquivo (rnds_chaves_mode)", allow_exec=False)
-            self.dir_mode = parse_mode(params["dir_mode"], "o modo da pasta chaves (rnds_chaves_dir_mode)")
+            self.mode, self.dir_mode = parse_target(self.name, self.dirname, params["mode"], params["dir_mode"])
             self.uid = resolve_uid(params["owner"])
             self.gid = resolve_gid(params["group"])
         except ValueError as exc:
             self.fail(str(exc))
         if params["content"] is None:
-            self.fail("o conteúdo do certificado não chegou ao servidor: use a ação esus.rnds.pec_certificate com 'src' "
-                      "(o parâmetro 'content' é preenchido pela action plugin)")
+            self.fail("o conteúdo do certificado não chegou ao servidor: use a ação esus.rnds.pec_certificate com %s "
+                      "(a opção %s é preenchida pela action plugin)" % (option("src"), option("content")))
         try:
             self.data = base64.b64decode(params["content"], validate=True)
         except (binascii.Error, ValueError):
             self.fail("o conteúdo do certificado chegou corrompido (base64 inválido); execute a tarefa de novo")
         if not self.data:
-            self.fail("o conteúdo do certificado chegou vazio; confira o arquivo de origem (rnds_certificate_src)")
+            self.fail("o conteúdo do certificado chegou vazio; confira o arquivo de origem (%s)" % option("src"))
         self.checksum = sha256_bytes(self.data)
         expected = (params["checksum"] or "").strip().lower()
         if expected and expected != self.checksum:
@@ -486,15 +485,15 @@ class Deployer(object):
         try:
             self.install_fd = os.open(self.install_dir, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         except OSError:
-            self.fail("a pasta de instalação do PEC %s não existe neste servidor: instale o PEC ou ajuste "
-                      "rnds_pec_install_dir" % self.install_dir)
+            self.fail("a pasta de instalação do PEC %s não existe neste servidor: instale o PEC ou ajuste %s"
+                      % (self.install_dir, option("install_dir")))
         web_st = lstat_at(self.install_fd, "webserver")
         if web_st is None:
-            self.fail("a pasta %s não existe: o PEC não parece instalado em %s; instale o PEC ou ajuste "
-                      "rnds_pec_install_dir" % (self.webserver, self.install_dir))
+            self.fail("a pasta %s não existe: o PEC não parece instalado em %s; instale o PEC ou ajuste %s"
+                      % (self.webserver, self.install_dir, option("install_dir")))
         if stat.S_ISLNK(web_st.st_mode):
             self.fail("%s é um link simbólico: por segurança o certificado não é gravado através de links; "
-                      "substitua o link pela pasta real ou ajuste rnds_pec_install_dir para o destino do link" % self.webserver)
+                      "substitua o link pela pasta real ou ajuste %s para o destino do link" % (self.webserver, option("install_dir")))
         if not stat.S_ISDIR(web_st.st_mode):
             self.fail("%s não é uma pasta; confira a instalação do PEC" % self.webserver)
         self.web_fd = self._open_dir(self.install_fd, "webserver", self.webserver)
@@ -520,11 +519,15 @@ class Deployer(object):
         backup_st = lstat_at(self.web_fd, self.backup_dirname)
         if backup_st is not None and (stat.S_ISLNK(backup_st.st_mode) or not stat.S_ISDIR(backup_st.st_mode)):
             if self.backup:
-                self.fail("%s existe mas não é uma pasta (ou é um link simbólico): remova-o ou use backup=false"
-                          % self.backup_dir)
+                self.fail("%s existe mas não é uma pasta (ou é um link simbólico): remova-o ou use %s=false"
+                          % (self.backup_dir, option("backup")))
 
         # Temporary files of a run that was killed while writing (we hold the lock, so none is in use).
         self.stale = stale_temp_files(self.chaves_fd) if self.chaves_fd is not None else []
+        self._inspect_dest()
+
+    def _inspect_dest(self):
+        """The certificate already in chaves under ``name``, if any: opened once, checksummed."""
         self.dest_checksum = None
         dest_st = lstat_at(self.chaves_fd, self.name) if self.chaves_fd is not None else None
         if dest_st is not None:
@@ -618,51 +621,16 @@ class Deployer(object):
 
     # ---------------------------------------------------------------- lock
     def _lock(self):
-        """Serialise the runs that write into this installation (two ansible-playbook at once).
-
-        The lock file lives in ``webserver/`` (never in ``chaves``, so the PEC never lists it); it is
-        kept between runs (removing it would race with a waiting run). Released when the module exits.
-        """
-        path = os.path.join(self.webserver, LOCK_BASENAME)
-        flags = os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+        """Serialise the runs that write into this installation (two ansible-playbook at once); see lock_at."""
         try:
-            fd = os.open(LOCK_BASENAME, flags, 0o600, dir_fd=self.web_fd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                self.fail("%s é um link simbólico: remova-o (é o arquivo de trava do esus.rnds)" % path)
-            self.fail("não foi possível criar o arquivo de trava %s: %s; confira as permissões de %s"
-                      % (path, exc.strerror, self.webserver))
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            self.fail("%s existe mas não é um arquivo comum: remova-o (é o arquivo de trava do esus.rnds)" % path)
-        if st.st_nlink > 1:
-            os.close(fd)
-            self.fail("%s tem mais de um link físico (hard link): remova-o (é o arquivo de trava do esus.rnds e "
-                      "pode estar ligado a outro arquivo do servidor)" % path)
-        if stat.S_IMODE(st.st_mode) != 0o600 and st.st_uid == os.geteuid():
-            os.fchmod(fd, 0o600)
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                self.fail("outra execução do esus.rnds está gravando em %s há mais de %d s (trava %s): espere ela "
-                          "terminar e rode de novo; se não houver outra execução, confira se um processo python travou "
-                          "neste servidor" % (self.chaves, LOCK_TIMEOUT, path))
-            time.sleep(0.2)
-        self.lock_fd = fd
+            self.lock_fd = lock_at(self.web_fd, self.webserver, self.chaves, LOCK_TIMEOUT)
+        except ValueError as exc:
+            self.fail(str(exc))
 
     def unlock(self):
         if self.lock_fd is not None:
             fd, self.lock_fd = self.lock_fd, None
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            unlock(fd)
 
     # ---------------------------------------------------------------- apply
     def _make_dir(self, name, path, mode):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Documentation only: the work is done on the controller by plugins/action/pec_contract_from_har.py
-# (with plugins/plugin_utils/_har.py).
+# (with plugins/plugin_utils/_har.py, _har_secrets.py, _har_guess.py and _har_contract.py).
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module
   - esus.rnds.attributes.platform
+  - esus.rnds.option_labels
 attributes:
   platform:
     support: full
@@ -221,10 +222,38 @@ chaves_variants:
   elements: str
   sample: [Chaves]
 problems:
-  description: Findings in Portuguese for the operator (world-readable key, C(.cer) files, case variants, ...).
+  description:
+    - Findings in Portuguese for the operator (world-readable key, C(.cer) files, case variants, ...), each
+      saying what is wrong and what to do.
+    - The same sentences the fleet report (M(esus.rnds.rnds_report)) shows for these codes; the collection's
+      C(docs/report.md) lists them.
   returned: always
   type: list
   elements: str
+problem_details:
+  description: The findings of RV(problems), in the same order, with their code and parameters.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    code:
+      description:
+        - Problem code, one of C(pec_not_installed), C(chaves_missing), C(chaves_not_dir), C(chaves_symlink),
+          C(chaves_world_accessible), C(file_world_readable), C(cer_file), C(no_certificate_file),
+          C(chaves_case_variant).
+      type: str
+      sample: chaves_world_accessible
+    severity:
+      description: C(error) or C(warning), as in the fleet report.
+      type: str
+      sample: error
+    message:
+      description: The sentence of RV(problems) for this finding.
+      type: str
+    params:
+      description: The values put in the message (paths, file names, modes).
+      type: dict
+      sample: {"path": "/opt/e-SUS/webserver/chaves", "dirname": "chaves", "mode": "0777"}
 """
 
 import glob
@@ -234,6 +263,8 @@ import zipfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import chaves_facts
+from ansible_collections.esus.rnds.plugins.module_utils._install_checks import check, details
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 
 _VERSION_FILES = ("webserver/VERSION", "webserver/version.txt", "webserver/version", "VERSION", "version.txt")
 _VERSION_KEYS = ("pec.version", "info.app.version", "app.version", "esus.version", "application.version")
@@ -336,7 +367,7 @@ def service_state(module, name):
 def gather(module):
     params = module.params
     install_dir = params["install_dir"]
-    result = dict(changed=False, install_dir=install_dir, exists=os.path.isdir(install_dir), os_family="linux", problems=[])
+    result = dict(changed=False, install_dir=install_dir, exists=os.path.isdir(install_dir), os_family="linux")
     props_path = os.path.join(install_dir, "webserver", "config", "application.properties")
     props = {}
     try:
@@ -369,30 +400,9 @@ def gather(module):
     chaves, variants = chaves_facts(install_dir, params["chaves_dirname"], checksum=params["checksum"])
     result["chaves"] = chaves
     result["chaves_variants"] = variants
-    problems = result["problems"]
-    if not result["exists"]:
-        problems.append("a pasta de instalação do PEC %s não existe" % install_dir)
-    elif not chaves["exists"]:
-        problems.append("a pasta %s não existe: nenhum certificado foi instalado" % chaves["path"])
-    if chaves["is_symlink"]:
-        problems.append("%s é um link simbólico" % chaves["path"])
-    if chaves["exists"] and not chaves["is_dir"]:
-        problems.append("%s existe mas não é uma pasta" % chaves["path"])
-    if chaves["world_accessible"]:
-        problems.append("a pasta %s está acessível a todos os usuários do servidor (modo %s): use 0750"
-                        % (chaves["path"], chaves["mode"]))
-    for entry in chaves["files"]:
-        if entry["kind"] == "pkcs12" and entry["world_readable"]:
-            problems.append("o certificado %s pode ser lido por todos os usuários do servidor (modo %s): use 0640"
-                            % (entry["name"], entry["mode"]))
-        if entry["kind"] == "cer":
-            problems.append("o arquivo %s contém só o certificado, sem a chave privada: o PEC precisa do .pfx/.p12"
-                            % entry["name"])
-    if chaves["is_dir"] and not any(entry["kind"] == "pkcs12" for entry in chaves["files"]):
-        problems.append("nenhum arquivo .pfx/.p12 em %s" % chaves["path"])
-    for variant in variants:
-        problems.append("existe também a pasta %s ao lado de %s (difere só em maiúsculas/minúsculas)"
-                        % (variant, params["chaves_dirname"]))
+    found = check(result)
+    result["problem_details"] = details(found, params["option_labels"])
+    result["problems"] = [problem["message"] for problem in result["problem_details"]]
     return result
 
 
@@ -403,6 +413,7 @@ def main():
             chaves_dirname=dict(type="str", default="chaves"),
             service_name=dict(type="str", default="e-SUS-PEC"),
             checksum=dict(type="bool", default=True),
+            option_labels=OPTION_LABELS_SPEC,
         ),
         supports_check_mode=True,
     )

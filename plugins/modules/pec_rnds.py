@@ -28,6 +28,7 @@ description:
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.pec_connection
+  - esus.rnds.option_labels
 attributes:
   check_mode:
     support: full
@@ -282,6 +283,7 @@ error_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import check_certificate_name
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     CERTIFICATE_CODES,
     UNCERTAIN_CODES,
@@ -289,10 +291,11 @@ from ansible_collections.esus.rnds.plugins.module_utils._pec_api import (
     connection_argument_spec,
 )
 from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    ModuleRun,
+    fail,
     for_each_municipality,
     load_contract,
     manual_steps,
-    safe_text,
     service_names,
 )
 
@@ -338,20 +341,20 @@ def _entries(module):
 def _check_entry(module, entry):
     where = "município %s" % (entry["ibge"] or "(único)")
     if not entry["username"] or not entry["password"]:
-        module.fail_json(msg="%s: informe username (CPF do Administrador Municipal) e password" % where,
-                         error_code="invalid_input")
+        fail(module, "%s: informe %s (CPF do Administrador Municipal) e %s" % (where, option("username"), option("password")),
+             error_code="invalid_input")
     if module.params["state"] != "enabled":
         return
     if not entry["certificate"] or entry["certificate_password"] is None:
-        module.fail_json(msg="%s: informe certificate (nome do arquivo na pasta chaves) e certificate_password para "
-                             "habilitar" % where, error_code="invalid_input")
+        fail(module, "%s: informe %s (nome do arquivo na pasta chaves) e %s para habilitar"
+             % (where, option("certificate"), option("certificate_password")), error_code="invalid_input")
     if "rnds" in entry["services"] and not entry["requester_id"]:
-        module.fail_json(msg="%s: informe requester_id (identificador do solicitante do e-Gestor AB) para habilitar "
-                             "o RNDS" % where, error_code="invalid_input")
+        fail(module, "%s: informe %s (identificador do solicitante do e-Gestor AB) para habilitar o RNDS"
+             % (where, option("requester_id")), error_code="invalid_input")
     # A name the PEC could never list is refused here: the PEC must never be asked to open such a path.
-    problem = check_certificate_name(entry["certificate"])
+    problem = check_certificate_name(entry["certificate"], "certificate")
     if problem:
-        module.fail_json(msg="%s: %s" % (where, problem), error_code="invalid_input")
+        fail(module, "%s: %s" % (where, problem), error_code="invalid_input")
 
 
 def _find_file(files, name):
@@ -378,15 +381,10 @@ def _same(current, entry, listed):
     return True
 
 
-class _Run(object):
+class _Run(ModuleRun):
     def __init__(self, module, contract, secrets):
-        self.module = module
-        self.contract = contract
-        self.secrets = [s for s in secrets if isinstance(s, str) and s]
+        super(_Run, self).__init__(module, contract, secrets)
         self.results = {}
-
-    def scrub(self, text):
-        return safe_text(text, self.secrets)
 
     def _record(self, entry, **values):
         out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "changed": False, "acted": [],
@@ -465,10 +463,10 @@ class _Run(object):
                 raise exc
             where = "município %s: %s" % (entry["ibge"] or "?", self.scrub(exc.message))
             if applied(state):
-                self.module.warn("%s; a leitura seguinte mostra o pedido aplicado" % where)
+                self.warn("%s; a leitura seguinte mostra o pedido aplicado" % where)
                 return state
-            self.module.warn("%s; a leitura seguinte mostra que o pedido não foi aplicado, então ele foi enviado "
-                             "uma vez mais" % where)
+            self.warn("%s; a leitura seguinte mostra que o pedido não foi aplicado, então ele foi enviado uma vez mais"
+                      % where)
             try:
                 return call()
             except PecApiError as again:
@@ -520,7 +518,7 @@ def run(module):
 
     refused_now = []
     try:
-        for_each_municipality(params, contract, entries, work, job.on_error, job.secrets, module.warn,
+        for_each_municipality(params, contract, entries, work, job.on_error, job.secrets, job.warn,
                               force=params["force_login"] and not module.check_mode, refused_now=refused_now)
     except ValueError as exc:  # credentials that must not reach the PEC
         module.fail_json(msg=job.scrub(str(exc)), error_code="invalid_input")
@@ -541,8 +539,8 @@ def run(module):
         }
     pending = [r for r in results if r["status"] == "manual_pending"]
     for item in pending:
-        module.warn("município %s: habilitação manual pendente. Passos: %s"
-                    % (item["ibge"] or "?", " ".join("%d) %s" % (n, s) for n, s in enumerate(item["manual_steps"], 1))))
+        job.warn("município %s: habilitação manual pendente. Passos: %s"
+                 % (item["ibge"] or "?", " ".join("%d) %s" % (n, s) for n, s in enumerate(item["manual_steps"], 1))))
     failed = [r for r in results if r["status"] == "failed"]
     if not params["manual_fallback"]:
         failed += pending
@@ -577,6 +575,7 @@ def main():
             certificate_fingerprint=dict(type="str"),
             municipios=dict(type="list", elements="dict", options=entry_options),
             manual_fallback=dict(type="bool", default=True),
+            option_labels=dict(OPTION_LABELS_SPEC),
             **connection_argument_spec()
         ),
         mutually_exclusive=[("municipio", "municipios")],

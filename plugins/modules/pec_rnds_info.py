@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.pec_connection
   - esus.rnds.attributes.info_module
+  - esus.rnds.option_labels
 options:
   url:
     description:
@@ -211,13 +212,69 @@ municipios:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, connection_argument_spec
 from ansible_collections.esus.rnds.plugins.module_utils._pec_work import (
+    ModuleRun,
+    fail,
     for_each_municipality,
+    insecure_http_warning,
     load_contract,
     new_session,
-    safe_text,
 )
+
+
+def _entries(params):
+    """One entry per municipality to read (none when no user was given: the PEC is only probed)."""
+    if params["municipios"]:
+        return [{"ibge": str(m["ibge"]).strip() if m["ibge"] else None, "username": m["username"],
+                 "password": m["password"]} for m in params["municipios"]]
+    if params["username"]:
+        return [{"ibge": None, "username": params["username"], "password": params["password"]}]
+    return []
+
+
+class _Reader(ModuleRun):
+    """One read of every municipality: the result dict of the module, filled as the sessions go."""
+
+    def __init__(self, module, contract, secrets, result):
+        super(_Reader, self).__init__(module, contract, secrets)
+        self.result = result
+        self.found = {}
+
+    def record(self, entry, **values):
+        out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "error": None, "error_code": None, "state": None}
+        out.update(values)
+        self.found[id(entry)] = out
+
+    def on_error(self, entry, exc):
+        message = self.scrub(exc.message)
+        status = "manual_pending" if exc.code == "contract_mismatch" else "error"
+        self.module.warn("município %s: %s" % (entry["ibge"] or "?", message))
+        self.record(entry, status=status, error=message, error_code=exc.code)
+
+    def work(self, session, entry, access):
+        result = self.result
+        state = session.read_state()
+        if not result["certificates"] and session.has("list_files"):
+            result["certificates"] = session.list_files()
+            result["certificates_available"] = [f["name"] for f in result["certificates"] if f.get("name")]
+        if self.module.params["return_contra_chave"] and "contra_chave" not in result:
+            result["contra_chave"] = session.contra_chave()
+        self.record(entry, ibge=entry["ibge"] or access.get("ibge"), nome=access.get("nome"), state=state)
+
+    def read(self, entries):
+        """Every municipality, one login per user; fills result["municipios"] in the order asked."""
+        params = self.module.params
+        force = params["force_login"] and not self.module.check_mode
+        self.result["force_login_used"] = bool(force)
+        try:
+            for_each_municipality(params, self.contract, entries, self.work, self.on_error, self.secrets, self.warn,
+                                  force=force, refused_now=self.result["logins_refused"])
+        except ValueError as exc:  # credentials that must not reach the PEC
+            self.result["error_code"] = "invalid_input"
+            self.module.fail_json(msg=self.scrub(str(exc)), **self.result)
+        self.result["municipios"] = [self.found[id(entry)] for entry in entries if id(entry) in self.found]
 
 
 def run(module):
@@ -225,26 +282,22 @@ def run(module):
     contract = load_contract(module)
     secrets = [s for s in [params["password"]] + [m["password"] for m in params["municipios"] or []]
                if isinstance(s, str) and s]
-
-    def scrub(text):
-        return safe_text(text, secrets)
-
     try:
         probe = new_session(params, contract, secrets)
     except PecApiError as exc:  # URL scheme, ca_path: nothing was sent
-        module.fail_json(msg=exc.message, error_code=exc.code)
+        fail(module, exc.message, error_code=exc.code)
     result = {
         "changed": False, "url": probe.url, "reachable": False, "pec_version": None, "contract": contract.get("name"),
         "error": None, "error_code": None, "certificates_available": [], "certificates": [], "municipios": [],
         "force_login_used": False, "logins_refused": [], "insecure_http": probe.insecure_http,
     }
+    reader = _Reader(module, contract, secrets, result)
     if probe.insecure_http:
-        module.warn("a URL do PEC %s usa http:// fora desta máquina (allow_insecure_http): as senhas passam pela "
-                    "rede sem criptografia; configure HTTPS no PEC (docs/https-pec.md)" % probe.url)
+        reader.warn(insecure_http_warning(probe.url))
     try:
         probe.probe()
     except PecApiError as exc:
-        result["error"] = scrub(exc.message)
+        result["error"] = reader.scrub(exc.message)
         result["error_code"] = exc.code
         if params["fail_on_unreachable"]:
             module.fail_json(msg=result["error"], **result)
@@ -254,45 +307,9 @@ def run(module):
         result["pec_version"] = probe.read_version()
     except PecApiError:
         pass  # the version is a nicety: a PEC without a version query is still read
-
-    if params["municipios"]:
-        entries = [{"ibge": str(m["ibge"]).strip() if m["ibge"] else None, "username": m["username"], "password": m["password"]}
-                   for m in params["municipios"]]
-    elif params["username"]:
-        entries = [{"ibge": None, "username": params["username"], "password": params["password"]}]
-    else:
-        return result
-    found = {}
-
-    def record(entry, **values):
-        out = {"ibge": entry["ibge"], "nome": None, "status": "ok", "error": None, "error_code": None, "state": None}
-        out.update(values)
-        found[id(entry)] = out
-
-    def on_error(entry, exc):
-        message = scrub(exc.message)
-        status = "manual_pending" if exc.code == "contract_mismatch" else "error"
-        module.warn("município %s: %s" % (entry["ibge"] or "?", message))
-        record(entry, status=status, error=message, error_code=exc.code)
-
-    def work(session, entry, access):
-        state = session.read_state()
-        if not result["certificates"] and session.has("list_files"):
-            result["certificates"] = session.list_files()
-            result["certificates_available"] = [f["name"] for f in result["certificates"] if f.get("name")]
-        if params["return_contra_chave"] and "contra_chave" not in result:
-            result["contra_chave"] = session.contra_chave()
-        record(entry, ibge=entry["ibge"] or access.get("ibge"), nome=access.get("nome"), state=state)
-
-    force = params["force_login"] and not module.check_mode
-    result["force_login_used"] = bool(force)
-    try:
-        for_each_municipality(params, contract, entries, work, on_error, secrets, module.warn, force=force,
-                              refused_now=result["logins_refused"])
-    except ValueError as exc:  # credentials that must not reach the PEC
-        result["error_code"] = "invalid_input"
-        module.fail_json(msg=scrub(str(exc)), **result)
-    result["municipios"] = [found[id(entry)] for entry in entries if id(entry) in found]
+    entries = _entries(params)
+    if entries:
+        reader.read(entries)
     return result
 
 
@@ -312,6 +329,7 @@ def main():
             ),
             return_contra_chave=dict(type="bool", default=False),
             fail_on_unreachable=dict(type="bool", default=False),
+            option_labels=dict(OPTION_LABELS_SPEC),
             **connection_argument_spec()
         ),
         mutually_exclusive=[("username", "municipios")],

@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module
   - esus.rnds.attributes.platform
+  - esus.rnds.option_labels
 attributes:
   platform:
     support: full
@@ -64,7 +65,10 @@ options:
     description:
       - Password of the PKCS#12 file. Omit it (or use an empty string) for a file without password.
       - Never logged nor returned.
+      - The alias C(password) is the name M(esus.rnds.pec_certificate) and M(esus.rnds.rnds_auth) used before; all
+        three modules accept both.
     type: str
+    aliases: [password]
 seealso:
   - plugin: esus.rnds.valid_cnpj
     plugin_type: test
@@ -226,34 +230,35 @@ import binascii
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     WEAK_PASSWORD_WARNING,
-    Pkcs12Error,
     inspect_pkcs12,
     password_masks_facts,
 )
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
 
 
-def _read(module):
+def _read(module, fail):
     path = module.params["path"]
     if path is not None:
         try:
             with open(path, "rb") as handle:
                 return handle.read()
         except IsADirectoryError:
-            module.fail_json(msg="O caminho do certificado é uma pasta, não um arquivo .pfx/.p12: %s" % path)
+            fail("O caminho do certificado é uma pasta, não um arquivo .pfx/.p12: %s (confira %s)" % (path, option("path")))
         except FileNotFoundError:
-            module.fail_json(msg="Arquivo do certificado não encontrado: %s" % path)
+            fail("Arquivo do certificado não encontrado: %s (confira %s)" % (path, option("path")))
         except PermissionError:
-            module.fail_json(msg="Sem permissão para ler o arquivo do certificado: %s" % path)
+            fail("Sem permissão para ler o arquivo do certificado: %s" % path)
         except OSError as exc:
-            module.fail_json(msg="Não foi possível ler o arquivo do certificado %s: %s" % (path, exc.strerror))
+            fail("Não foi possível ler o arquivo do certificado %s: %s" % (path, exc.strerror))
     try:
         return base64.b64decode("".join(module.params["content"].split()), validate=True)
     except (binascii.Error, ValueError):
-        module.fail_json(msg="A opção content precisa conter o arquivo .pfx/.p12 codificado em base64 (conteúdo inválido).")
+        fail("A opção %s precisa conter o arquivo .pfx/.p12 codificado em base64 (conteúdo inválido)." % option("content"))
     return None  # not reached
 
 
@@ -262,21 +267,27 @@ def main():
         argument_spec=dict(
             path=dict(type="path"),
             content=dict(type="str", no_log=True),
-            passphrase=dict(type="str", no_log=True),
+            passphrase=dict(type="str", no_log=True, aliases=["password"]),
+            option_labels=OPTION_LABELS_SPEC,
         ),
         mutually_exclusive=[("path", "content")],
         required_one_of=[("path", "content")],
         supports_check_mode=True,
     )
+    labels = module.params["option_labels"]
+
+    def fail(msg, **extra):
+        module.fail_json(msg=render(msg, labels), **extra)
+
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    data = _read(module)
+    data = _read(module, fail)
     try:
         facts = inspect_pkcs12(data, module.params["passphrase"])
     except Pkcs12Error as exc:
-        module.fail_json(msg=exc.message, error_code=exc.code)
+        fail(exc.message, error_code=exc.code)
     if password_masks_facts(facts, module.params["passphrase"]):
-        module.warn(WEAK_PASSWORD_WARNING)
+        module.warn(render(WEAK_PASSWORD_WARNING, labels))
     module.exit_json(changed=False, **facts)
 
 

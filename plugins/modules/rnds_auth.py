@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - esus.rnds.attributes
   - esus.rnds.attributes.info_module
+  - esus.rnds.option_labels
 options:
   path:
     description:
@@ -37,11 +38,13 @@ options:
         private key, usually inside the PEC C(chaves) folder.
     type: path
     required: true
-  password:
+  passphrase:
     description:
-      - Password of the PKCS#12 file. Accents and shell-special characters are fine.
+      - Password of the PKCS#12 file. Accents and shell-special characters are fine. Never logged nor returned.
       - Omit only for files without a password.
+      - The alias C(password) is the name this option had before; both work.
     type: str
+    aliases: [password]
   environment:
     description:
       - RNDS environment. C(homologacao) uses C(https://ehr-auth-hmg.saude.gov.br/api/token),
@@ -85,6 +88,8 @@ notes:
     and clock.
   - Failures to open the certificate (missing file, wrong password, no private key) are
     reported with RV(stage=certificate).
+  - The PKCS#12 is read the same way as by M(esus.rnds.pkcs12_info) and M(esus.rnds.pec_certificate) (same
+    password forms, same messages for a file that is not a PKCS#12).
 seealso:
   - module: esus.rnds.pkcs12_info
   - module: esus.rnds.pec_rnds_info
@@ -94,7 +99,7 @@ EXAMPLES = r"""
 - name: Check that the deployed certificate authenticates on RNDS homologação
   esus.rnds.rnds_auth:
     path: /opt/e-SUS/webserver/chaves/fms-3550308.pfx
-    password: "{{ rnds_certificate_password }}"
+    passphrase: "{{ rnds_certificate_password }}"
   register: rnds_auth_result
 
 - name: Show the diagnosis
@@ -104,7 +109,7 @@ EXAMPLES = r"""
 - name: Production, failing the task when the certificate is refused
   esus.rnds.rnds_auth:
     path: /opt/e-SUS/webserver/chaves/fms-3550308.pfx
-    password: "{{ rnds_certificate_password }}"
+    passphrase: "{{ rnds_certificate_password }}"
     environment: producao
     timeout: 15
     fail_on_error: true
@@ -156,7 +161,8 @@ stage:
   type: str
   sample: ok
 diagnosis:
-  description: What happened and what to check, in Portuguese.
+  description:
+    - What happened and what to check, in Portuguese. Options are named as O(option_labels) says.
   returned: always
   type: str
   sample: "Token obtido: o certificado foi aceito pelo serviço de autenticação (homologação)."
@@ -176,6 +182,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option, render
 from ansible_collections.esus.rnds.plugins.module_utils._rnds_auth import ENDPOINTS, authenticate
 
 
@@ -183,31 +190,34 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            password=dict(type="str", no_log=True),
+            passphrase=dict(type="str", no_log=True, aliases=["password"]),
             environment=dict(type="str", choices=sorted(ENDPOINTS), default="homologacao"),
             url=dict(type="str"),
             ca_path=dict(type="path"),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=30),
             fail_on_error=dict(type="bool", default=False),
+            option_labels=OPTION_LABELS_SPEC,
         ),
         supports_check_mode=True,
     )
     params = module.params
+    labels = params["option_labels"]
     if params["url"]:
         parts = urlsplit(params["url"])
         if parts.scheme != "https" or not parts.hostname:
-            module.fail_json(msg="A opção url precisa ser uma URL https completa, por exemplo "
-                                 "https://ehr-auth-hmg.saude.gov.br/api/token.")
+            module.fail_json(msg=render("A opção %s precisa ser uma URL https completa, por exemplo "
+                                        "https://ehr-auth-hmg.saude.gov.br/api/token." % option("url"), labels))
     if params["timeout"] <= 0:
-        module.fail_json(msg="A opção timeout precisa ser maior que zero.")
+        module.fail_json(msg=render("A opção %s precisa ser maior que zero." % option("timeout"), labels))
 
     result = authenticate(
-        params["path"], params["password"],
+        params["path"], params["passphrase"],
         environment=params["environment"], url=params["url"], ca_path=params["ca_path"],
         validate_certs=params["validate_certs"], timeout=params["timeout"],
     )
     result["changed"] = False
+    result["diagnosis"] = render(result["diagnosis"], labels)
     if result["stage"] == "ca_path":
         # a configuration error, not an answer of the RNDS: always a failure (never the system store instead)
         module.fail_json(msg=result["diagnosis"], **result)

@@ -30,6 +30,9 @@ options:
         inventory name), C(pec_info), C(rnds_info), C(auth) (the registered results of
         M(esus.rnds.pec_info), M(esus.rnds.pec_rnds_info) and M(esus.rnds.rnds_auth); each may be
         null, skipped, failed (C(failed)/C(msg)) or a loop result) and C(expected).
+      - C(auth) may also be a list of M(esus.rnds.rnds_auth) results, one per municipality, each carrying the
+        C(ibge) and C(certificate_name) it tested (a loop result whose C(item) has them works the same); a failed
+        test is then reported on its municipality.
       - C(expected) describes what the inventory says. Keys (all optional) C(certificate_name),
         C(min_days_remaining) (default V(30)), C(expected_cnpj), C(requester_id), C(services)
         (default V([rnds])), C(report_contra_chave) (default V(false)), C(certificates) (dict file

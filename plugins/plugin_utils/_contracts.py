@@ -19,6 +19,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import normalize_url, normalize_username
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
 from ansible_collections.esus.rnds.plugins.plugin_utils._refused_logins import RefusedLogins
@@ -56,11 +57,12 @@ def contract_path(value, base_dir=None):
 def load_contract(value, base_dir=None):
     """The checked contract dict for ``value`` (name, path or dict). Raises ContractError (pt-BR)."""
     if isinstance(value, dict):
-        return validate_contract(dict(value), source="api_contract")
+        return validate_contract(dict(value), source=option("api_contract"))
     if value in (None, ""):
         value = DEFAULT_CONTRACT
     if not isinstance(value, str):
-        raise ContractError("api_contract deve ser o nome de um contrato incluído, um caminho ou um dicionário")
+        raise ContractError("%s deve ser o nome de um contrato incluído, um caminho ou um dicionário"
+                            % option("api_contract"))
     path = contract_path(value, base_dir)
     try:
         stamp = os.stat(path)
@@ -93,7 +95,8 @@ class ContractAction(ActionBase):
         try:
             args["api_contract"] = load_contract(args.get("api_contract"), base_dir)
         except ContractError as exc:
-            raise AnsibleActionFail(to_native(exc))
+            labels = args.get("option_labels") if isinstance(args.get("option_labels"), dict) else None
+            raise AnsibleActionFail(render(to_native(exc), labels))
         host = (task_vars or {}).get("inventory_hostname") or ""
         url = normalize_url(args.get("url"))
         logins = _logins(args)

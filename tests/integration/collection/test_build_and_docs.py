@@ -30,6 +30,10 @@ PROTOCOL_FILES = [
     "plugins/module_utils/_pec_contract.py",
     "plugins/module_utils/_pec_work.py",
     "plugins/module_utils/_pec_api.py",
+    "plugins/module_utils/_pec_http.py",
+    "plugins/module_utils/_pec_errors.py",
+    "plugins/module_utils/_pec_operations.py",
+    "plugins/module_utils/_labels.py",
 ]
 
 

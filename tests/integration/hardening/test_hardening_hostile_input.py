@@ -89,11 +89,11 @@ def test_hostile_sources_and_names_are_refused_without_reading_or_blocking(tmp_p
         (_deploy_task(str(empty)), "vazio"),
         (_deploy_task(str(pfx), name="fms\x00.pfx"), "NUL"),
         (_deploy_task(str(pfx), name="ç" * 130 + ".pfx"), "255 bytes"),
-        (_deploy_task(str(pfx), name=".."), "rnds_certificate_name"),
+        (_deploy_task(str(pfx), name="..", option_labels={"name": "rnds_certificate_name"}), "ajuste rnds_certificate_name"),
         (_deploy_task(str(pfx), name="fms.pfx/.."), "barra"),
         (_deploy_task(str(pfx), name="\\\\servidor\\fms.pfx"), "barra"),
         (_deploy_task(str(pfx), chaves_dirname="chaves\x00"), "NUL"),
-        (_deploy_task(str(pfx), chaves_dirname="../../../etc"), "rnds_chaves_dirname"),
+        (_deploy_task(str(pfx), chaves_dirname="../../../etc"), "use 'chaves' (chaves_dirname)"),
     ]
     before = _tree(install_dir)
     started = time.monotonic()
@@ -188,7 +188,8 @@ def test_hostile_pec_answers_names_and_tls_change_nothing(sim_factory, test_ca, 
         (_enable_task(plain.url, certificate="fms\x00.pfx"), "NUL", plain),
         (_enable_task(plain.url, certificate="../chaves/fms.pfx"), "barra", plain),
         (_enable_task(plain.url, certificate="x" * 300 + ".pfx"), "255 bytes", plain),
-        (_enable_task(plain.url, certificate=".."), "rnds_certificate_name", plain),
+        (_enable_task(plain.url, certificate=".."), "contém '..'; use um nome simples terminado em .pfx ou .p12; ajuste "
+                                                    "certificate", plain),
         (_enable_task("file:///etc"), "não usa http:// nem https://", plain),
         (_enable_task("ftp://127.0.0.1:%d" % plain.port), "não usa http:// nem https://", plain),
         ({"name": "hostil", "esus.rnds.pec_rnds_info": {"url": "file:///etc", "fail_on_unreachable": True}},

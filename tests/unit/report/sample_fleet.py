@@ -17,10 +17,10 @@ NOW = datetime.datetime(2026, 3, 10, 15, 30, tzinfo=datetime.timezone.utc)
 def load_report_module():
     """The collection's _report module (by namespace when installed, else by file path)."""
     try:
-        from ansible_collections.esus.rnds.plugins.module_utils import _report
+        from ansible_collections.esus.rnds.plugins.plugin_utils import _report
         return _report
     except ImportError:
-        path = os.path.join(ROOT, "plugins", "module_utils", "_report.py")
+        path = os.path.join(ROOT, "plugins", "plugin_utils", "_report.py")
         spec = importlib.util.spec_from_file_location("esus_rnds_report", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

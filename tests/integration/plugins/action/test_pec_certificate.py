@@ -5,8 +5,8 @@
 
 Real runs: ansible-playbook against ``ansible_connection: local`` hosts whose PEC installations
 are temporary folders (see tests/integration/certificate/harness.py). What needs no playbook (cache
-key, validity refresh, policy messages, vault in memory) is in
-tests/unit/plugins/action/test_pec_certificate_in_process.py.
+key, validity refresh, vault in memory) is in tests/unit/plugins/action/test_pec_certificate_in_process.py;
+the certificate policy in tests/unit/plugins/plugin_utils/test_certificate_policy.py.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def pfx(make_pkcs12):
 
 def test_deploy_returns_certificate_facts_and_runs_the_module_once(lab, pfx, ecnpj_leaf):
     lab.add_host("h1")
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "expected_cnpj": "12.345.678/0001-95"}, "-vvv")
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD, "expected_cnpj": "12.345.678/0001-95"}, "-vvv")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = results["h1"]
     assert result["changed"] is True and not result.get("failed")
@@ -156,7 +156,11 @@ def test_expired_refused(lab, test_ca, make_pkcs12):
     leaf = test_ca.issue_ecnpj(not_before=NOW - datetime.timedelta(days=400), not_after=NOW - datetime.timedelta(days=2))
     src = make_pkcs12(leaf=leaf, password=PASSWORD, name="fms.pfx")
     result = _refused(lab, {"src": str(src), "password": PASSWORD}, "o certificado fms.pfx expirou em")
-    assert "obtenha um novo .pfx e atualize rnds_certificate_src" in result["msg"]
+    assert result["msg"].endswith("obtenha um novo .pfx e atualize src")
+    # with the labels a role passes, its user reads the variable to change
+    lab.add_host("h2")
+    proc, results = lab.deploy({"src": str(src), "password": PASSWORD, "option_labels": {"src": "rnds_certificate_src"}})
+    assert results["h2"]["msg"].endswith("obtenha um novo .pfx e atualize rnds_certificate_src")
     assert result["certificate"]["expired"] is True and result["certificate"]["days_remaining"] < 0
 
 
@@ -202,7 +206,9 @@ def test_missing_source_refused(lab, tmp_path):
 @pytest.mark.parametrize("name", ["../fms.pfx", "sub/fms.pfx", "a\\b.pfx", "fms..pfx", "fms.pfx\n", ".pfx",
                                   "x" * 252 + ".pfx", "fms.txt", "fms.pfx.bak"])
 def test_unsafe_names_refused(lab, pfx, name):
-    _refused(lab, {"src": str(pfx), "password": PASSWORD, "name": name}, "rnds_certificate_name")
+    result = _refused(lab, {"src": str(pfx), "password": PASSWORD, "name": name,
+                            "option_labels": {"name": "rnds_certificate_name"}}, "ajuste rnds_certificate_name")
+    assert "{option:" not in result["msg"]
 
 
 @pytest.mark.parametrize("name", ["FMS.PFX", "fms.P12", "município-ção.pfx"])
@@ -228,7 +234,7 @@ def test_world_bits_and_bad_modes_refused(lab, pfx, field, value, expect):
 
 @pytest.mark.parametrize("dirname", ["../chaves", "a/b", ".."])
 def test_unsafe_dirname_refused(lab, pfx, dirname):
-    _refused(lab, {"src": str(pfx), "password": PASSWORD, "chaves_dirname": dirname}, "rnds_chaves_dirname")
+    _refused(lab, {"src": str(pfx), "password": PASSWORD, "chaves_dirname": dirname}, "use 'chaves' (chaves_dirname)")
 
 
 def test_content_option_is_reserved(lab, pfx):
@@ -236,7 +242,7 @@ def test_content_option_is_reserved(lab, pfx):
     proc = lab.run_ansible("ansible", "all", "-i", lab.inventory(), "-m", "esus.rnds.pec_certificate",
                            "-a", "content=QUJD name=x.pfx install_dir=%s" % lab.install_dir("h1"))
     assert proc.returncode != 0
-    assert "preenchida pela própria ação" in proc.stdout
+    assert "a opção content é preenchida pela própria ação; use src" in proc.stdout
     assert not lab.chaves("h1").exists()
 
 
@@ -315,3 +321,19 @@ def test_strong_password_gives_no_weak_warning(lab, pfx):
     lab.add_host("h1")
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True})
     assert proc.returncode == 0 and "senha do certificado é fraca" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("key", ["passphrase", "password"])
+def test_password_never_reaches_the_host(lab, pfx, tmp_path, key):
+    """Under either name (option or alias) the password stays on the controller: the files Ansible leaves on
+    the host (kept with ANSIBLE_KEEP_REMOTE_FILES, without pipelining) carry the module arguments, never it."""
+    lab.add_host("h1")
+    remote = tmp_path / "remote-tmp"
+    proc, results = lab.deploy({"src": str(pfx), key: PASSWORD}, env_extra={
+        "ANSIBLE_PIPELINING": "False", "ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TEMP": str(remote)})
+    assert results["h1"]["changed"] is True, proc.stdout + proc.stderr
+    # the AnsiballZ wrapper holds the module arguments as JSON text
+    text = "\n".join(path.read_bytes().decode("utf-8", "replace") for path in remote.rglob("*") if path.is_file())
+    assert str(lab.install_dir("h1")) in text  # the arguments are in there...
+    assert "$HOME `id`" not in text             # ...and the password is not (this piece survives JSON and repr)
+    assert_no_secret(text)

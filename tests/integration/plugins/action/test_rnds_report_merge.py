@@ -9,7 +9,7 @@ import datetime
 import json
 import os
 
-from ansible_collections.esus.rnds.plugins.module_utils import _report
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report
 
 HOSTS = ["pec-%02d" % number for number in range(1, 8)]
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", ".."))

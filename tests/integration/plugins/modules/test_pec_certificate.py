@@ -223,8 +223,12 @@ def test_chaves_that_is_a_file_refused(lab, pfx):
 
 def test_missing_installation_refused(lab, pfx):
     lab.add_host("h1", create_webserver=False)
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
-    assert results["h1"]["failed"] is True and "rnds_pec_install_dir" in results["h1"]["msg"]
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD})
+    assert results["h1"]["failed"] is True and "instale o PEC ou ajuste install_dir" in results["h1"]["msg"]
+    # a role passes option_labels: its user reads the variable to change
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD,
+                                "option_labels": {"install_dir": "rnds_pec_install_dir"}})
+    assert results["h1"]["failed"] is True and "instale o PEC ou ajuste rnds_pec_install_dir" in results["h1"]["msg"]
     assert not lab.install_dir("h1").exists()
     lab.install_dir("h1").mkdir(parents=True)
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
@@ -259,6 +263,8 @@ def test_custom_dirname_owner_and_group(lab, pfx):
 
 def test_unknown_owner_refused(lab, pfx):
     lab.add_host("h1")
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "owner": "usuario-que-nao-existe"})
-    assert results["h1"]["failed"] is True and "rnds_chaves_owner" in results["h1"]["msg"]
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "owner": "usuario-que-nao-existe",
+                                "option_labels": {"owner": "rnds_chaves_owner", "passphrase": "rnds_certificate_password"}})
+    assert results["h1"]["failed"] is True
+    assert "o usuário 'usuario-que-nao-existe' não existe neste servidor; ajuste rnds_chaves_owner" in results["h1"]["msg"]
     assert not lab.chaves("h1").exists()

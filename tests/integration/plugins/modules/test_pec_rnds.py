@@ -29,6 +29,10 @@ OTHER = cpf(12)
 SP = "3550308"
 RJ = "3304557"
 BH = "3106200"
+# What the roles pass as option_labels (module option -> the inventory variable that feeds it).
+ROLE_LABELS = {"force_login": "rnds_pec_force_login", "retry_refused_login": "rnds_pec_retry_refused_login",
+               "api_contract": "rnds_pec_api_contract", "requester_id": "rnds_requester_id",
+               "certificate": "rnds_certificate_name", "certificate_password": "rnds_certificate_password"}
 
 
 def fingerprint(leaf):
@@ -175,7 +179,12 @@ def test_person_logged_in_is_never_thrown_out(pec, run_ansible, tmp_path):  # py
     assert result["failed"] is True
     (municipio,) = result["municipios"]
     assert municipio["error_code"] == "already_logged_in"
-    assert "já tem uma sessão aberta" in result["msg"] and "rnds_pec_force_login" in result["msg"]
+    assert "já tem uma sessão aberta" in result["msg"] and "use force_login: true" in result["msg"]
+    # Through a role (option_labels), the same message names the inventory variable to change.
+    proc, (labelled,) = run_playbook(run_ansible, tmp_path / "r2", [enable_task(option_labels=ROLE_LABELS)],
+                                     variables(pec))
+    assert labelled["municipios"][0]["error_code"] == "already_logged_in"
+    assert "use rnds_pec_force_login: true" in labelled["msg"] and "{option:" not in labelled["msg"]
     assert stats(pec)["sessions_ended_by_force"] == 0
     assert person.sessao() is not None  # the person still works
     assert operations(pec).count("HabilitarCertificado") == 0
@@ -280,6 +289,22 @@ def test_contract_from_a_file_and_a_broken_one(pec, run_ansible, tmp_path):  # p
     assert result["failed"] is True and "$senha" in result["msg"] and "$password" in result["msg"]
     proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [enable_task(api_contract="nao-existe")], variables(pec))
     assert result["failed"] is True and "modelo" in result["msg"]
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r4", [enable_task(api_contract=[1])], variables(pec))
+    assert result["failed"] is True and result["msg"].startswith("api_contract deve ser o nome"), proc.stdout
+    proc, (result,) = run_playbook(run_ansible, tmp_path / "r5", [enable_task(api_contract=[1], option_labels=ROLE_LABELS)],
+                                   variables(pec))
+    assert result["failed"] is True and result["msg"].startswith("rnds_pec_api_contract deve ser o nome"), proc.stdout
+    assert operations(pec).count("Login") == 1  # only the good contract's run reached the PEC
+
+
+def test_missing_input_names_the_option_or_the_role_variable(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
+    labelled_task = dict(enable_task(requester_id=None, option_labels=ROLE_LABELS), register="labelled")
+    tasks = [enable_task(requester_id=None), labelled_task]
+    proc, (plain, labelled) = run_playbook(run_ansible, tmp_path / "r", tasks, variables(pec))
+    assert plain["failed"] is True and plain["error_code"] == "invalid_input", proc.stdout
+    assert "informe requester_id (identificador do solicitante" in plain["msg"]
+    assert "informe rnds_requester_id (identificador do solicitante" in labelled["msg"]
+    assert operations(pec) == []
 
 
 def test_session_expired_relogs_in_once(pec, run_ansible, tmp_path):  # pylint: disable=redefined-outer-name
@@ -327,11 +352,16 @@ def test_a_refused_password_is_not_tried_again_by_later_runs(pec, run_ansible, t
     remembers the refusal (an HMAC, never the password) and later runs do not log in with it."""
     memo = tmp_path / "esus-rnds-state"  # ESUS_RNDS_STATE_DIR of the ansible_env fixture
     wrong = variables(pec, admin_password=WRONG_PASSWORD)
+    results = []
     for number in range(3):
-        proc, (result,) = run_playbook(run_ansible, tmp_path / ("r%d" % number), [enable_task()], wrong)
+        labels = ROLE_LABELS if number == 2 else None  # the third run comes through a role
+        proc, (result,) = run_playbook(run_ansible, tmp_path / ("r%d" % number),
+                                       [enable_task(option_labels=labels)], wrong)
         assert result["failed"] is True and result["municipios"][0]["error_code"] == "login_refused", proc.stdout
         assert_no_secret(proc)
-    assert "já foi recusada" in result["msg"] and "rnds_pec_retry_refused_login" in result["msg"]
+        results.append(result)
+    assert "já foi recusada" in results[1]["msg"] and "use retry_refused_login: true" in results[1]["msg"]
+    assert "já foi recusada" in results[2]["msg"] and "use rnds_pec_retry_refused_login: true" in results[2]["msg"]
     assert operations(pec).count("Login") == 1
     assert stats(pec)["failed_logins"].get(ADMIN) == 1 and ADMIN not in stats(pec)["locked"]
     text = (memo / "refused-logins.json").read_text(encoding="utf-8")

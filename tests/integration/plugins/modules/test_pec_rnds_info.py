@@ -116,9 +116,16 @@ def test_person_logged_in_is_reported_not_thrown_out(multi, run_ansible, tmp_pat
     person = multi.session()
     person.home()
     person.login(RJ_ADMIN, RJ_PASSWORD)
-    proc, (result,) = run_playbook(run_ansible, tmp_path, [info_task(municipios=admins())], secrets_vars(multi))
+    tasks = [info_task(municipios=admins()),
+             dict(info_task(municipios=admins(), option_labels={"force_login": "rnds_pec_force_login"}),
+                  register="labelled")]
+    proc, (result, labelled) = run_playbook(run_ansible, tmp_path, tasks, secrets_vars(multi))
     rj = result["municipios"][1]
     assert rj["error_code"] == "already_logged_in" and "sessão aberta" in rj["error"], proc.stdout
+    assert "use force_login: true" in rj["error"]
+    # Through the audit role (option_labels) the same error names the inventory variable.
+    assert "use rnds_pec_force_login: true" in labelled["municipios"][1]["error"]
+    assert any("use rnds_pec_force_login: true" in warning for warning in labelled["warnings"])
     assert multi.stats()["sessions_ended_by_force"] == 0
 
 

@@ -118,3 +118,12 @@ def test_adhoc_weak_password_warning(make_pkcs12, test_ca, run_ansible):
     assert _json_from_adhoc(proc.stdout)["cnpj"] == "********2333000181"
     assert "senha do certificado é fraca" in proc.stdout + proc.stderr
 
+
+def test_adhoc_password_alias_is_no_log_too(make_pkcs12, run_ansible):
+    path = make_pkcs12(password=testca.HARD_PASSWORD, flavour="aes")
+    args = json.dumps({"path": str(path), "password": testca.HARD_PASSWORD,
+                       "option_labels": {"passphrase": "rnds_certificate_password"}})
+    proc = run_ansible("ansible", "localhost", "-vvvv", "-m", "esus.rnds.pkcs12_info", "-a", args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _json_from_adhoc(proc.stdout)["cnpj"] == "12345678000195"
+    _assert_no_secret(proc.stdout + proc.stderr)

@@ -82,7 +82,7 @@ def test_module_authenticated_token_never_shown(run_ansible, tmp_path, mock, pfx
 
 
 def test_module_check_mode_still_authenticates(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx(), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
+    args = dict(path=pfx(), passphrase=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
     proc, result, output = run_module(run_ansible, tmp_path, args, "--check")
     assert proc.returncode == 0, output
     assert result["authenticated"] is True and result["changed"] is False
@@ -133,6 +133,18 @@ def test_module_host_without_cryptography_uses_openssl(run_ansible, tmp_path, mo
     assert result["certificate_backend"] == "openssl"
 
 
+@pytest.mark.parametrize("key", ["passphrase", "password"])
+def test_module_wrong_password_names_the_option(run_ansible, tmp_path, pfx, key):  # pylint: disable=redefined-outer-name
+    wrong = PASSWORD + " errada"
+    args = {"path": pfx(), key: wrong, "url": "https://127.0.0.1:1/api/token", "fail_on_error": True,
+            "option_labels": {"passphrase": "rnds_certificate_password"}}
+    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
+    assert proc.returncode != 0, output
+    assert result["stage"] == "certificate"
+    assert result["msg"].startswith("Senha do certificado incorreta") and "confira rnds_certificate_password" in result["msg"]
+    assert wrong not in output and PASSWORD not in output  # no_log on the option and on its alias
+
+
 def test_module_rejects_plain_http_url(run_ansible, tmp_path, pfx):  # pylint: disable=redefined-outer-name
     args = dict(path=pfx(), password=PASSWORD, url="http://127.0.0.1:1/api/token")
     proc, result, dummy = run_module(run_ansible, tmp_path, args)
@@ -140,11 +152,14 @@ def test_module_rejects_plain_http_url(run_ansible, tmp_path, pfx):  # pylint: d
     assert "https" in result["msg"]
 
 
-def test_module_fails_on_missing_ca_path_even_without_fail_on_error(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
+@pytest.mark.parametrize("labels,shown", [(None, "ca_path"), ({"ca_path": "rnds_auth_ca_path"}, "rnds_auth_ca_path")])
+def test_module_fails_on_missing_ca_path_even_without_fail_on_error(run_ansible, tmp_path, mock, pfx, labels, shown):  # pylint: disable=redefined-outer-name
     missing = str(tmp_path / "ac-que-nao-existe.pem")
-    args = dict(path=pfx(), password=PASSWORD, url=mock.token_url, ca_path=missing)
+    args = dict(path=pfx(), passphrase=PASSWORD, url=mock.token_url, ca_path=missing)
+    if labels:
+        args["option_labels"] = labels
     proc, result, output = run_module(run_ansible, tmp_path, args, env_extra={"SSL_CERT_FILE": mock.ca_file})
     assert proc.returncode != 0, output
-    assert result["stage"] == "ca_path" and "ca_path=%s não existe" % missing in result["msg"], result
+    assert result["stage"] == "ca_path" and "%s=%s não existe" % (shown, missing) in result["msg"], result
+    assert result["diagnosis"] == result["msg"] and "{option:" not in output
     assert PASSWORD not in output
-

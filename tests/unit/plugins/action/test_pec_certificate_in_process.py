@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pec_certificate action plugin in process: cache key, validity refresh, policy messages, vault.
+"""The pec_certificate action plugin in process: cache key, validity refresh, vault.
 
 The plugin run by ansible-playbook is tested in tests/integration/plugins/action/test_pec_certificate.py.
 """
@@ -52,13 +52,3 @@ def test_refresh_validity_recomputes_days():
     assert fresh["days_remaining"] == 9 and fresh["expired"] is False and fresh["not_yet_valid"] is False
     late = action.refresh_validity(facts, datetime.datetime(2020, 2, 1, tzinfo=datetime.timezone.utc))
     assert late["expired"] is True and late["days_remaining"] < 0
-
-
-def test_evaluate_policy_messages():
-    facts = {"has_private_key": True, "key_matches": True, "expired": False, "not_yet_valid": False,
-             "cnpj": "12345678000195", "icp_brasil": True, "days_remaining": 5, "not_after": "2030-01-01T00:00:00Z"}
-    errors, warnings = action.evaluate(facts, "a.pfx", 30, "12.345.678/0001-95", True)
-    assert errors == [] and len(warnings) == 1 and "expira em 5 dia(s)" in warnings[0]
-    errors, warnings = action.evaluate(dict(facts, has_private_key=False, icp_brasil=False), "a.pfx", 30, None, True)
-    assert len(errors) == 2 and warnings == []
-

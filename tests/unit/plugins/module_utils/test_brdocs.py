@@ -202,3 +202,33 @@ def test_only_ascii_letters_are_upper_cased():
 def test_full_width_digits_are_not_digits():
     assert not _brdocs.valid_cnpj("\uff11\uff11222333000181")
     assert not _brdocs.valid_cpf("\uff15\uff12\uff19.982.247-25")
+
+
+def test_shapes_report_a_document_as_it_is_carried():
+    # shape only: check digits are the policy's business (a certificate's CNPJ is reported as read)
+    assert _brdocs.cnpj_shape("11.222.333/0001-82") == "11222333000182"
+    assert _brdocs.cnpj_shape(" 12.abc.345/01de-35 ") == "12ABC34501DE35"
+    for not_cnpj in ("1122233300018", "12.ABC.345/01DE-3A", "12.ABC.345/01DÉ-35", "", None, True):
+        assert _brdocs.cnpj_shape(not_cnpj) is None, not_cnpj
+    assert _brdocs.cpf_shape("529.982.247-26") == "52998224726"
+    for not_cpf in ("5299822472", "52998224725A", "\uff15\uff12\uff19.982.247-25", None):
+        assert _brdocs.cpf_shape(not_cpf) is None, not_cpf
+
+
+def test_display_cnpj_never_raises():
+    assert _brdocs.display_cnpj("12345678000195") == "12.345.678/0001-95"
+    assert _brdocs.display_cnpj("12abc34501de35") == "12.ABC.345/01DE-35"
+    assert _brdocs.display_cnpj("11222333000182") == "11.222.333/0001-82"  # wrong check digit, still readable
+    assert _brdocs.display_cnpj(" 123 ") == "123"
+    assert _brdocs.display_cnpj(None) == ""
+
+
+def test_cnpj_with_lost_zeros():
+    base = "012345678000"
+    full = base + _brdocs.cnpj_check_digits(base)
+    assert _brdocs.cnpj_with_lost_zeros(full.lstrip("0")) == full          # a spreadsheet read it as a number
+    assert _brdocs.cnpj_with_lost_zeros("191") == "00000000000191"
+    assert _brdocs.cnpj_with_lost_zeros(full) is None                      # nothing lost
+    assert _brdocs.cnpj_with_lost_zeros("12345678000") is None             # padded, still not a valid CNPJ
+    assert _brdocs.cnpj_with_lost_zeros("12ABC34501DE3") is None           # not digits
+    assert _brdocs.cnpj_with_lost_zeros("") is None and _brdocs.cnpj_with_lost_zeros(None) is None

@@ -19,7 +19,7 @@ import re
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.esus.rnds.plugins.module_utils import _monitoring
+from ansible_collections.esus.rnds.plugins.plugin_utils import _monitoring
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _SAMPLE = os.path.join(HERE, "..", "..", "report", "sample_fleet.py")

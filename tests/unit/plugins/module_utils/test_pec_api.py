@@ -38,6 +38,7 @@ from harness import Simulator, closed_port, cpf, format_cpf, sim_factory  # noqa
 
 from ansible_collections.esus.rnds.plugins.module_utils import _pec_api, _sanitize  # noqa: E402
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import PecApiError, PecSession  # noqa: E402
+from ansible_collections.esus.rnds.plugins.module_utils._labels import render  # noqa: E402
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import validate_contract  # noqa: E402
 
 MODELO_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "pec_contracts",
@@ -53,6 +54,10 @@ SP = "3550308"
 RJ = "3304557"
 BH = "3106200"
 CONTRA_CHAVE_RE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$")
+# What the roles pass as option_labels (module option -> role variable) for the options named here.
+ROLE_LABELS = {"force_login": "rnds_pec_force_login", "allow_insecure_http": "rnds_pec_allow_insecure_http",
+               "ca_path": "rnds_pec_ca_path", "validate_certs": "rnds_pec_validate_certs",
+               "timeout": "rnds_pec_timeout"}
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -366,7 +371,9 @@ def test_already_logged_in_then_force(pec):
     client = session(pec, retries=3)
     error = raises(client.login, ADMIN, ADMIN_PASSWORD)
     assert error.code == "already_logged_in" and error.classification == "UsuarioJaLogadoException"
-    assert "já tem uma sessão aberta" in error.message and "force_login" in error.message
+    assert "já tem uma sessão aberta" in error.message
+    assert "use force_login: true" in render(error.message)
+    assert "use rnds_pec_force_login: true" in render(error.message, ROLE_LABELS)
     assert ADMIN in error.message
     assert client.logged_in is False
     assert pec.stats()["sessions_ended_by_force"] == forced
@@ -468,10 +475,11 @@ def test_login_dropped_connection_is_not_retried(pec):
 
 
 def test_http500_then_recover_on_a_read(pec):
-    client = logged_in(pec, retries=3, backoff=0.25)
+    sleeps = Sleeps()
+    client = logged_in(pec, retries=3, backoff=0.25, sleep=sleeps)
     pec.set_fault(http500="2@CertificadoMunicipio")
     assert client.read_state()["enabled"] is False
-    assert client._sleep.calls == [0.25, 0.5]  # pylint: disable=protected-access
+    assert sleeps.calls == [0.25, 0.5]
     client.logout()
     assert ops(pec).count("CertificadoMunicipio") == 3
     assert [line["status"] for line in log_since(pec) if line["operation"] == "CertificadoMunicipio"] == [500, 500, 200]
@@ -504,10 +512,11 @@ def test_mutation_is_never_sent_twice_after_a_500(pec):
 
 
 def test_dropped_connection_is_retried(pec):
-    client = logged_in(pec, retries=3, backoff=0.1)
+    sleeps = Sleeps()
+    client = logged_in(pec, retries=3, backoff=0.1, sleep=sleeps)
     pec.set_fault(drop="2@CertificadoMunicipio")
     assert isinstance(client.read_state()["enabled"], bool)
-    assert client._sleep.calls == [0.1, 0.2]  # pylint: disable=protected-access
+    assert sleeps.calls == [0.1, 0.2]
     client.logout()
     assert wait_until(lambda: ops(pec).count("CertificadoMunicipio") == 3), ops(pec)
 
@@ -550,13 +559,16 @@ def test_huge_answer_is_capped(pec):
 
 def test_slow_pec_times_out_without_retry(own_pec):
     sim = own_pec()
-    client = logged_in(sim, retries=3, backoff=1, timeout=0.5)
+    sleeps = Sleeps()
+    client = logged_in(sim, retries=3, backoff=1, timeout=0.5, sleep=sleeps)
     sim.set_fault(slow=1.5)
     error = raises(client.read_state)
     assert error.code == "timeout"
     assert "não respondeu" in error.message and "0.5 s" in error.message
     assert "leitura do certificado do município" in error.message
-    assert client._sleep.calls == []  # pylint: disable=protected-access
+    assert "aumente timeout " in render(error.message)
+    assert "aumente rnds_pec_timeout " in render(error.message, ROLE_LABELS)
+    assert sleeps.calls == []
     sim.set_fault(slow=0)
     assert wait_until(lambda: ops(sim).count("CertificadoMunicipio") == 1)
     assert ops(sim).count("CertificadoMunicipio") == 1
@@ -945,7 +957,9 @@ def test_https_needs_the_ca(https_pec):  # pylint: disable=redefined-outer-name
     sleeps = Sleeps()
     error = raises(session(https_pec, retries=3, backoff=1, sleep=sleeps).login, ADMIN, ADMIN_PASSWORD)
     assert error.code == "tls_verify"
-    assert "ca_path" in error.message and "validate_certs=false" in error.message
+    assert "informe ca_path " in render(error.message) and "validate_certs=false" in render(error.message)
+    assert "informe rnds_pec_ca_path " in render(error.message, ROLE_LABELS)
+    assert "rnds_pec_validate_certs=false" in render(error.message, ROLE_LABELS)
     assert sleeps.calls == [] and ops(https_pec) == []  # refused at GET /, not retried
 
 
@@ -1017,7 +1031,10 @@ def test_plain_http_to_another_machine_is_refused(url):
     """The admin and certificate passwords would cross the network in clear (nothing is sent)."""
     error = raises(session, url)
     assert error.code == "insecure_http"
-    assert "sem criptografia" in error.message and "rnds_pec_allow_insecure_http" in error.message
+    assert "sem criptografia" in error.message
+    # The module option for a direct module user; the role variable once the role passes option_labels.
+    assert "só numa rede confiável, allow_insecure_http: true" in render(error.message)
+    assert "rnds_pec_allow_insecure_http: true" in render(error.message, ROLE_LABELS)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080",

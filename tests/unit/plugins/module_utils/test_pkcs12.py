@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.esus.rnds.plugins.module_utils import _pkcs12
-from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import Pkcs12Error, inspect_pkcs12
+from ansible_collections.esus.rnds.plugins.module_utils import _pkcs12, _pkcs12_format
+from ansible_collections.esus.rnds.plugins.module_utils._labels import render
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import inspect_pkcs12
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
 
 PFX_HINT = (
     "o PEC precisa do arquivo .pfx/.p12 com a chave privada; um .cer contém só o certificado "
@@ -83,7 +85,7 @@ def test_flavours_with_hard_password(make_pkcs12, ecnpj_leaf, flavour):
 
 def test_legacy_rc2_really_is_rc2(make_pkcs12):
     data = make_pkcs12(password="senha", flavour="legacy-rc2").read_bytes()
-    assert any(oid in data for oid in _pkcs12._RC2_OIDS)
+    assert _pkcs12_format.uses_rc2(data)
     assert inspect_pkcs12(data, "senha")["has_private_key"] is True
 
 
@@ -106,7 +108,9 @@ def test_wrong_password(make_pkcs12, flavour):
     exc = _error(path.read_bytes(), password=testca.HARD_PASSWORD)
     assert exc.code == "wrong_password"
     assert "Senha do certificado incorreta" in exc.message
-    assert "rnds_certificate_password" in exc.message
+    # names the module option; a role relabels it with the variable its user sets
+    assert "senha do certificado (passphrase)" in render(exc.message)
+    assert "(rnds_certificate_password)" in render(exc.message, {"passphrase": "rnds_certificate_password"})
     for fragment in (testca.HARD_PASSWORD, "Sênha", "$HOME", "`id`", "aspas"):
         assert fragment not in exc.message
         assert fragment not in repr(exc)
@@ -140,7 +144,8 @@ def test_legacy_without_openssl_legacy_provider(make_pkcs12, tmp_path):
     script.write_text(textwrap.dedent("""
         import json, sys
         sys.path[:0] = json.loads(sys.argv[1])
-        from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import Pkcs12Error, inspect_pkcs12
+        from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import inspect_pkcs12
+        from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
         password = sys.stdin.read()
         out = {}
         for path in sys.argv[2:]:
@@ -526,26 +531,3 @@ def test_return_keys_are_the_contract(make_pkcs12):
         "has_private_key", "key_matches", "key_type", "key_size", "chain_length", "client_auth",
     }
     assert "senha" not in repr(facts)
-
-
-# ---------------------------------------------------------------------------------------------
-# DER helpers
-
-@pytest.mark.parametrize("raw,expected", [
-    (testca._der_string("12345678000195", "octet"), "12345678000195"),
-    (testca._der_string("12345678000195", "printable"), "12345678000195"),
-    (testca._der_string("JOSÉ", "utf8"), "JOSÉ"),
-    (b"\xa0\x06\x13\x04ABCD", "ABCD"),
-    (b"\x1e\x04\x00A\x00B", "AB"),
-    (b"\x13\x05AB", None),      # length beyond the data
-    (b"\x02\x01\x01", None),    # INTEGER: not a string
-    (b"", None),
-    ("texto", None),
-])
-def test_decode_der_string(raw, expected):
-    assert _pkcs12.decode_der_string(raw) == expected
-
-
-def test_long_form_lengths():
-    value = "X" * 300
-    assert _pkcs12.decode_der_string(testca._der_string(value, "utf8")) == value

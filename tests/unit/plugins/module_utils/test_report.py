@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_report.py: every problem rule and the three renderings."""
+"""Unit tests for plugins/plugin_utils/_report.py: every problem rule and the three renderings."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import os
 import re
 
 import pytest
+
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report_html, _report_render
 
 _SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "report", "sample_fleet.py")
 _spec = importlib.util.spec_from_file_location("esus_rnds_sample_fleet", _SAMPLE)
@@ -269,6 +271,29 @@ def test_both_services_enabled():
     assert entry["municipios"][0]["cadsus_enabled"] is True
 
 
+def test_other_service_not_enabled_is_error():
+    """rnds_report called directly may ask for a service besides RNDS/CADSUS: the certificate must have it."""
+    rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds"]))])
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
+    problem = only(entry, "service_not_enabled")
+    assert problem["severity"] == "error" and "O serviço outro não está habilitado" in problem["message"]
+    assert entry["municipios"][0]["rnds_status"] == "disabled"
+    rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds", "outro"]))])
+    entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
+    assert entry["status"] == "ok" and entry["rnds_enabled"] is True
+
+
+def test_how_the_pec_was_read_is_reported():
+    info = sf.rnds_info()
+    info.update(insecure_http=True, force_login_used=True, url="http://10.0.0.5:8080")
+    entry = evaluate(rnds_info=info)
+    insecure, forced = only(entry, "insecure_http"), only(entry, "force_login")
+    assert insecure["severity"] == "warning" and "http://10.0.0.5:8080" in insecure["message"]
+    assert "docs/https-pec.md" in insecure["message"]
+    assert forced["severity"] == "warning" and "rnds_pec_force_login: true" in forced["message"]
+    assert entry["status"] == "warning"
+
+
 def test_certificate_in_use_differs_from_inventory_is_warning():
     entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "novo.pfx")),
                      rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="novo.pfx"))]))
@@ -369,6 +394,59 @@ def test_auth_loop_per_municipality():
     assert entry["auth"]["authenticated"] is False and len(entry["auth"]["results"]) == 2
     status = dict((m["ibge"], m["status"]) for m in entry["municipios"])
     assert status == {"1": "ok", "2": "error"}
+
+
+def _per_municipality_auth(*outcomes):
+    """rnds_auth results as a list, one per municipality, each with its ibge and certificate_name."""
+    return [dict(sf.auth(ok=ok), ibge=ibge, certificate_name="%s.pfx" % ibge) for ibge, ok in outcomes]
+
+
+def test_auth_list_per_municipality_reports_each_failure_on_its_municipality():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois"), sf.municipio("3", "Três")])
+    auth = _per_municipality_auth(("1", True), ("2", False), ("3", False))
+    entry = evaluate(rnds_info=rnds_info, auth=auth)
+    failures = [p for p in entry["problem_details"] if p["code"] == "rnds_auth_failed"]
+    assert [p["scope"] for p in failures] == ["2", "3"]
+    assert "com o certificado 2.pfx falhou (etapa http) para o município 2:" in failures[0]["message"]
+    assert dict((m["ibge"], m["status"]) for m in entry["municipios"]) == {"1": "ok", "2": "error", "3": "error"}
+    assert entry["auth"]["authenticated"] is False
+    assert [(r["ibge"], r["certificate_name"], r["authenticated"]) for r in entry["auth"]["results"]] == [
+        ("1", "1.pfx", True), ("2", "2.pfx", False), ("3", "3.pfx", False)]
+    # the CSV says, on each municipality's line, how its own certificate did
+    rows = dict((r["IBGE"], r["autenticação RNDS"]) for r in _csv_rows(R.build_report([entry], now=NOW)))
+    assert rows == {"1": "sim", "2": "não", "3": "não"}
+
+
+def test_auth_list_all_ok_and_single_municipality():
+    entry = evaluate(auth=_per_municipality_auth(("3550308", True)))
+    assert entry["status"] == "ok" and entry["auth"]["authenticated"] is True
+    assert entry["auth"]["certificate_name"] == "3550308.pfx" and "results" not in entry["auth"]
+
+
+def test_auth_failure_counts_on_its_municipality_when_the_pec_did_not_answer():
+    expected = sf.expected(municipios=[{"ibge": "1", "nome": "Um"}, {"ibge": "2", "nome": "Dois"}])
+    auth = _per_municipality_auth(("1", True), ("2", False))
+    entry = evaluate(rnds_info=sf.rnds_info(reachable=False, error="conexão recusada"), expected=expected, auth=auth)
+    assert only(entry, "rnds_auth_failed")["scope"] == "2"
+    assert [m["problems"] != [] for m in entry["municipios"]] == [False, True]
+
+
+def test_auth_of_a_municipality_not_in_the_report_is_shown_on_the_host():
+    auth = _per_municipality_auth(("3550308", True), ("9999999", False))
+    entry = evaluate(auth=auth)
+    problem = only(entry, "rnds_auth_failed")
+    assert problem["scope"] == "host" and "para o município 9999999" in problem["message"]
+    [row] = _csv_rows(R.build_report([entry], now=NOW))
+    assert "para o município 9999999" in row["problemas"]
+
+
+def test_auth_task_failed_for_one_municipality_is_a_probe_failure_there():
+    rnds_info = sf.rnds_info([sf.municipio("1", "Um"), sf.municipio("2", "Dois")])
+    auth = _per_municipality_auth(("1", True)) + [{"failed": True, "msg": "arquivo não encontrado", "ibge": "2",
+                                                   "certificate_name": "2.pfx"}]
+    entry = evaluate(rnds_info=rnds_info, auth=auth)
+    problem = only(entry, "probe_failed")
+    assert problem["scope"] == "2" and "rnds_auth" in problem["message"] and "arquivo não encontrado" in problem["message"]
 
 
 def test_municipio_error_reported_by_pec():
@@ -684,7 +762,7 @@ def test_render_csv_formula_injection_guard():
 ])
 def test_render_csv_formula_guard_after_spaces_breaks_and_full_width(value):
     """A spreadsheet skips leading spaces/line breaks and may read full-width signs: those cells are guarded."""
-    assert R._csv_cell(value) == "'" + value  # pylint: disable=protected-access
+    assert _report_render.csv_cell(value) == "'" + value
     report = R.build_report([R.evaluate_host("pec-x", None, None, None, None, now=NOW)], now=NOW)
     report["hosts"][0]["host"] = value  # as if it came from a hostile PEC or inventory
     hosts = [row["host"] for row in _csv_rows(report)]
@@ -694,7 +772,7 @@ def test_render_csv_formula_guard_after_spaces_breaks_and_full_width(value):
 @pytest.mark.parametrize("value", ["pec normal", " pec com espaço", "\u00a0texto", "12345678000195", "sim (=)",
                                    "a-b", "\uff21BC", "município"])
 def test_render_csv_leaves_ordinary_cells_alone(value):
-    assert R._csv_cell(value) == value  # pylint: disable=protected-access
+    assert _report_render.csv_cell(value) == value
 
 
 def test_render_csv_contra_chave_column_only_when_present():
@@ -720,7 +798,7 @@ def test_render_html_self_contained_and_escaped():
     # hostile names escaped everywhere
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Santos &amp; &lt;Região&gt; &quot;Baixada&quot;" in page
+    assert "Santos &amp; &lt;Região&gt; &#34;Baixada&#34;" in page  # Jinja2 autoescape (markupsafe)
     assert page.count("<script>") == 1
     # pt-BR content: summary, dates, chart, problems in words
     assert ">10/03/2026 12:30</time> (horário de Brasília)" in page  # 15:30 UTC = 12:30 in Brasília
@@ -769,7 +847,7 @@ def test_render_html_from_entries_without_details():
 
 def test_chart_buckets_weekly():
     dummy, report = sf.build()
-    buckets, beyond, unknown = R._chart_buckets(report, NOW)  # pylint: disable=protected-access
+    buckets, beyond, unknown = _report_html.chart_buckets(report, NOW)
     assert buckets[0]["label"] == "vencidos" and buckets[0]["count"] == 1
     assert len(buckets) == 14
     assert buckets[1]["label"] == "10/03"

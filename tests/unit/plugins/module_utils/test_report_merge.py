@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_report_merge.py: AWX slicing, stale/overlap/missing refusals."""
+"""Unit tests for plugins/plugin_utils/_report_merge.py: AWX slicing, stale/overlap/missing refusals."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.esus.rnds.plugins.module_utils import _report, _report_merge as M
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report, _report_merge as M
 
 NOW = datetime.datetime(2026, 3, 10, 5, 30, tzinfo=datetime.timezone.utc)
 HOSTS = ["pec-%02d" % number for number in range(1, 11)]  # 10 hosts: slices of 4, 3 and 3

@@ -97,10 +97,26 @@ def test_parse_mode_refused(value):
         _chaves.parse_mode(value, "modo")
 
 
+@pytest.mark.parametrize("args,option", [
+    (("a.cer", "chaves", "0640", "0750"), "name"),
+    (("a.pfx", "../x", "0640", "0750"), "chaves_dirname"),
+    (("a.pfx", "chaves", "0644", "0750"), "mode"),
+    (("a.pfx", "chaves", "0640", "0755"), "dir_mode"),
+])
+def test_parse_target_names_the_option(args, option):
+    assert _chaves.parse_target("a.pfx", "chaves", "0640", "0750") == (0o640, 0o750)
+    with pytest.raises(ValueError) as info:
+        _chaves.parse_target(*args)
+    assert "{option:%s}" % option in str(info.value)
+
+
 def test_names_and_kinds():
     assert _chaves.check_certificate_name("fms.PFX") is None
     assert _chaves.check_certificate_name("a/b.pfx") and _chaves.check_certificate_name("a\x00.pfx")
     assert _chaves.check_certificate_name(None)
+    # names the option it is given (a placeholder the module renders), and no option otherwise
+    assert _chaves.check_certificate_name("a.cer", "name").endswith("; ajuste {option:name}")
+    assert "ajuste" not in _chaves.check_certificate_name("a.cer") and "{option:" not in _chaves.check_certificate_name("a.cer")
     assert _chaves.kind_of("A.P12") == "pkcs12" and _chaves.kind_of("a.cer") == "cer" and _chaves.kind_of("a.bak") == "other"
     assert _chaves.check_dirname("chaves") is None and _chaves.check_dirname("") is not None
 
@@ -169,4 +185,3 @@ def test_host_side_files_keep_python36_syntax():
         source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
         ast.parse(source, feature_version=(3, 6))
         assert "from __future__ import annotations" not in source
-

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import validate_contract
-from ansible_collections.esus.rnds.plugins.plugin_utils import _har
+from ansible_collections.esus.rnds.plugins.plugin_utils import _har, _har_secrets
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
 
 CPF = "12345678909"
@@ -359,7 +359,7 @@ def test_login_password_and_cookies_never_reach_the_output(tmp_path):
     assert "Login" not in json.dumps(result["contract"]) and "login" not in result["contract"]["operations"]
     assert result["diff"]["after"] == text
     # The secrets were seen (so the scan had something to look for).
-    secrets = _har.collect_secrets(har)
+    secrets = _har_secrets.collect_secrets(har)
     for secret in (ADMIN_PASSWORD, CERT_PASSWORD, JSESSIONID, XSRF, CPF, "Qs-Secret-99", "Form-Secret-77",
                    "tok-ABCDEFGHIJKLMNOP", CONTRA_CHAVE):
         assert secret in secrets.values, secret
@@ -480,13 +480,13 @@ def test_errors_are_classified_or_listed(tmp_path):
 def test_root_fields_and_collapse():
     doc = 'query X($a: Int) { a: certificado(id: $a) @include(if: true) { nome } contraChave ...F } fragment F on Q { b }'
     assert _har.root_fields(doc) == ["a", "contraChave"]
-    assert _har._collapse('query  X {\n  a(s: "x   y")\n  b\n}') == 'query X { a(s: "x   y") b }'  # pylint: disable=protected-access
+    assert _har.collapse('query  X {\n  a(s: "x   y")\n  b\n}') == 'query X { a(s: "x   y") b }'
 
 
 @pytest.mark.parametrize("value", [ADMIN_PASSWORD, JSESSIONID, XSRF, CPF])
 def test_scrub_masks_every_secret(value):
-    secrets = _har.collect_secrets(model_har())
-    assert value not in json.dumps(_har.scrub({"m": "x %s y" % value, "l": [value]}, secrets), ensure_ascii=False)
+    secrets = _har_secrets.collect_secrets(model_har())
+    assert value not in json.dumps(_har_secrets.scrub({"m": "x %s y" % value, "l": [value]}, secrets), ensure_ascii=False)
 
 
 def test_capture_without_answers_warns(tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.esus.rnds.plugins.modules import pec_info
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report
 
 
 def _run(args, capsys):
@@ -66,6 +67,7 @@ def test_full_installation(install, capsys):
     os.chmod(str(chaves / "fms.pfx"), 0o644)
     (chaves / "fms.cer").write_bytes(b"cer")
     (chaves / "notas.txt").write_bytes(b"")
+    os.chmod(str(chaves / "notas.txt"), 0o640)
     os.symlink("fms.pfx", str(chaves / "link.p12"))
     (install / "webserver" / "Chaves").mkdir()
     code, result = _run({"install_dir": str(install), "service_name": "servico-que-nao-existe"}, capsys)
@@ -90,6 +92,50 @@ def test_full_installation(install, capsys):
     problems = " | ".join(result["problems"])
     assert "acessível a todos" in problems and "pode ser lido por todos" in problems
     assert "sem a chave privada" in problems and "Chaves" in problems
+    details = result["problem_details"]
+    assert [d["message"] for d in details] == result["problems"]
+    found = sorted((d["code"], d["severity"], d["params"].get("name", "")) for d in details)
+    assert found == [
+        ("cer_file", "warning", "fms.cer"),
+        ("chaves_case_variant", "warning", ""),
+        ("chaves_world_accessible", "error", ""),
+        ("file_world_readable", "error", "fms.pfx"),
+        ("file_world_readable", "error", "link.p12"),  # a link in chaves: lstat mode 0777
+    ], found
+    assert details[0]["params"]["path"] == str(chaves)
+
+
+def test_problems_are_the_fleet_reports_words(install, capsys):
+    """pec_info and the report run the same check on the same result and say the same sentences."""
+    chaves = install / "webserver" / "chaves"
+    chaves.mkdir()
+    os.chmod(str(chaves), 0o777)
+    (chaves / "fms.cer").write_bytes(b"cer")
+    (install / "webserver" / "CHAVES").mkdir()
+    code, result = _run({"install_dir": str(install)}, capsys)
+    assert [d["code"] for d in result["problem_details"]] == [
+        "chaves_world_accessible", "cer_file", "no_certificate_file", "chaves_case_variant"]
+    entry = _report.evaluate_host("pec", result, None, None, {"certificate_name": ""})
+    reported = [(p["code"], p["severity"], p["message"]) for p in entry["problem_details"] if p["code"] != "rnds_info_missing"]
+    assert sorted(reported) == sorted((d["code"], d["severity"], d["message"]) for d in result["problem_details"])
+    # the report knows which file the inventory expects: it names that file instead of "no .pfx/.p12"
+    entry = _report.evaluate_host("pec", result, None, None, {"certificate_name": "fms.pfx"})
+    codes = [p["code"] for p in entry["problem_details"]]
+    assert "no_certificate_file" not in codes and "certificate_file_missing" in codes
+
+
+def test_missing_installation_names_the_option_or_its_label(tmp_path, capsys):
+    missing = str(tmp_path / "nada")
+    code, result = _run({"install_dir": missing}, capsys)
+    [detail] = result["problem_details"]
+    assert detail["code"] == "pec_not_installed" and detail["severity"] == "error"
+    assert "Confira install_dir" in detail["message"] and missing in detail["message"]
+    code, result = _run({"install_dir": missing, "option_labels": {"install_dir": "rnds_pec_install_dir"}}, capsys)
+    [detail] = result["problem_details"]
+    assert "Confira rnds_pec_install_dir" in detail["message"]
+    # the report shows the audit role's variable: the same sentence
+    entry = _report.evaluate_host("pec", result, None, None, None)
+    assert entry["problems"] == [detail["message"]]
 
 
 def test_properties_parser(tmp_path):

@@ -67,12 +67,28 @@ def test_no_password_file(make_pkcs12, capsys):
     assert code == 0 and result["key_matches"] is True
 
 
-def test_wrong_password(make_pkcs12, capsys):
+@pytest.mark.parametrize("labels,shown", [
+    (None, "(passphrase)"),  # a direct module user reads the module option
+    ({"passphrase": "rnds_certificate_password"}, "(rnds_certificate_password)"),  # a role relabels it
+])
+def test_wrong_password(make_pkcs12, capsys, labels, shown):
     path = make_pkcs12(password="outra")
-    code, result, raw = _run({"path": str(path), "passphrase": testca.HARD_PASSWORD}, capsys)
+    args = {"path": str(path), "passphrase": testca.HARD_PASSWORD}
+    if labels:
+        args["option_labels"] = labels
+    code, result, raw = _run(args, capsys)
     assert code == 1 and result["failed"] is True
     assert result["error_code"] == "wrong_password"
-    assert "rnds_certificate_password" in result["msg"]
+    assert "Confira a senha do certificado %s" % shown in result["msg"]
+    assert "{option:" not in raw
+    _assert_no_secret(raw)
+
+
+def test_password_alias(make_pkcs12, capsys):
+    # the name pec_certificate and rnds_auth used before: all three modules accept both
+    path = make_pkcs12(password=testca.HARD_PASSWORD)
+    code, result, raw = _run({"path": str(path), "password": testca.HARD_PASSWORD}, capsys)
+    assert code == 0 and result["cnpj"] == "12345678000195"
     _assert_no_secret(raw)
 
 
@@ -143,6 +159,7 @@ def test_weak_password_inside_a_fact_is_warned_without_naming_it(make_pkcs12, te
     assert "********" in result[masked_field]  # what Ansible does to the fact
     assert len(warned) == 1 and "senha do certificado é fraca" in warned[0], warned
     assert password not in warned[0] and masked_field not in warned[0]
+    assert warned[0].endswith("e atualize passphrase")
 
 
 def test_strong_password_gives_no_weak_warning(make_pkcs12, capsys, warned):  # pylint: disable=redefined-outer-name

@@ -22,7 +22,9 @@ import threading
 import pytest
 
 import testca
+from ansible_collections.esus.rnds.plugins.module_utils import _pkcs12_tls as pkcs12_tls
 from ansible_collections.esus.rnds.plugins.module_utils import _rnds_auth as rnds_auth
+from ansible_collections.esus.rnds.plugins.module_utils._labels import render
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "rnds_mock"))
 from rnds_auth_fixtures import PASSWORD, closed_port, leaves, mock, mock_ca, pfx  # noqa: E402,F401  pylint: disable=wrong-import-position,import-error,unused-import
@@ -162,11 +164,20 @@ def test_wrong_password(pfx, backend):  # pylint: disable=redefined-outer-name
     result = rnds_auth.authenticate(pfx(), "senha errada", url="https://127.0.0.1:1/api/token", backend=backend)
     assert result["stage"] == "certificate"
     assert result["authenticated"] is False
-    # the openssl command line tells a wrong password apart; cryptography only says the file did not open
-    expected = {"openssl": "Senha do certificado incorreta (o openssl não conseguiu verificar o arquivo com a senha",
-                "cryptography": "Não foi possível abrir o certificado: senha incorreta, arquivo que não é PKCS#12"}
-    assert result["diagnosis"].startswith(expected[backend]), result["diagnosis"]
+    assert "Senha do certificado incorreta" in result["diagnosis"]
+    assert render(result["diagnosis"]).endswith("confira passphrase.")
     assert "senha errada" not in result["diagnosis"]
+
+
+@pytest.mark.parametrize("backend", ["cryptography", "openssl"])
+def test_password_encoded_by_old_openssl(mock, pfx, backend):  # pylint: disable=redefined-outer-name
+    # OpenSSL < 1.1 turned each byte of a non-ASCII password into one BMP character: the host loaders
+    # try the same password forms as the controller (_pkcs12_format.password_candidates).
+    old_style = PASSWORD.encode("utf-8").decode("latin-1")
+    path = pfx(flavour="3des", password=old_style)
+    result = rnds_auth.authenticate(path, PASSWORD, url=mock.token_url, ca_path=mock.ca_file, backend=backend)
+    assert result["authenticated"] is True, result["diagnosis"]
+    assert result["certificate_backend"] == backend
 
 
 @pytest.mark.parametrize("backend", ["cryptography", "openssl", "auto"])
@@ -185,10 +196,14 @@ def test_certificate_input_errors(tmp_path, leaves):  # pylint: disable=redefine
     empty.write_bytes(b"")
     assert "vazio" in rnds_auth.authenticate(str(empty), PASSWORD, url=url)["diagnosis"]
     pem = testca.write_cer(str(tmp_path / "cert.pem"), leaves["ok"], encoding="pem")
-    assert "PEM" in rnds_auth.authenticate(pem, PASSWORD, url=url)["diagnosis"]
+    # the same classification (and words) as the controller's pkcs12_info / pec_certificate
+    assert "certificado .cer/.crt (PEM, texto), sem a chave privada" in rnds_auth.authenticate(pem, PASSWORD, url=url)["diagnosis"]
     der = testca.write_cer(str(tmp_path / "cert.cer"), leaves["ok"])
     result = rnds_auth.authenticate(der, PASSWORD, url=url)
-    assert result["stage"] == "certificate" and "PKCS#12" in result["diagnosis"]
+    assert result["stage"] == "certificate" and "certificado .cer (DER), sem a chave privada" in result["diagnosis"]
+    garbage = tmp_path / "lixo.pfx"
+    garbage.write_bytes(b"isto nao e um certificado\n")
+    assert "não é um certificado PKCS#12" in rnds_auth.authenticate(str(garbage), PASSWORD, url=url)["diagnosis"]
     assert rnds_auth.authenticate(str(tmp_path), PASSWORD, url=url)["stage"] == "certificate"
 
 
@@ -235,20 +250,21 @@ def test_key_material_is_private_encrypted_and_removed(monkeypatch, tmp_path, mo
 
 def test_openssl_password_never_in_argv(monkeypatch, pfx, mock):  # pylint: disable=redefined-outer-name
     calls = []
-    original = rnds_auth.subprocess.run
+    original = pkcs12_tls.subprocess.run
     path = pfx(flavour="legacy-rc2")  # before the spy: the test CA runs openssl too
 
     def spy(cmd, *args, **kwargs):
         calls.append((list(cmd), dict(kwargs.get("env") or {})))
         return original(cmd, *args, check=kwargs.pop("check", False), **kwargs)
 
-    monkeypatch.setattr(rnds_auth.subprocess, "run", spy)
+    monkeypatch.setattr(pkcs12_tls.subprocess, "run", spy)
     result = rnds_auth.authenticate(path, PASSWORD, url=mock.token_url, ca_path=mock.ca_file, backend="openssl")
     assert result["authenticated"] is True
     assert calls
     for cmd, env in calls:
         assert not any(PASSWORD in arg for arg in cmd)
-        assert env.get("ESUS_RNDS_P12_PASSWORD") == PASSWORD
+        # the exact bytes, whatever the locale of the server
+        assert env.get("ESUS_RNDS_P12_PASSWORD") == PASSWORD.encode("utf-8")
     assert any("-legacy" in cmd for cmd, dummy in calls)
 
 
@@ -288,7 +304,8 @@ def test_unusable_ca_path_is_a_clear_error(mock, pfx, tmp_path, monkeypatch, cas
     monkeypatch.setenv("SSL_CERT_FILE", mock.ca_file)
     result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url, ca_path=str(paths[case]))
     assert result["authenticated"] is False and result["stage"] == "ca_path", result
-    assert "ca_path=%s" % paths[case] in result["diagnosis"] and "ACs do sistema" in result["diagnosis"]
+    diagnosis = render(result["diagnosis"])
+    assert "ca_path=%s" % paths[case] in diagnosis and "ACs do sistema" in diagnosis
     assert_no_secret(result, PASSWORD)
     # the same certificate with the system store (no ca_path) works: the error is about ca_path only
     assert rnds_auth.authenticate(pfx(), PASSWORD, url=mock.token_url)["authenticated"] is True
@@ -310,18 +327,16 @@ def test_unreadable_ca_path_is_a_clear_error(mock, tmp_path):  # pylint: disable
             out = []
             for path in (bundle, folder):
                 try:
-                    rnds_auth.server_trust_context(path)
+                    pkcs12_tls.server_trust_context(path)
                     out.append(None)
-                except rnds_auth.CaPathError as exc:
-                    out.append(exc.message)
+                except pkcs12_tls.CaPathError as exc:
+                    out.append(render(exc.message))
             return out
 
         messages = _as_nobody(attempt)
         assert messages[0] and "não foi possível ler ca_path=%s" % bundle in messages[0], messages
         assert messages[1] and "não foi possível ler a pasta ca_path=%s" % folder in messages[1], messages
-        assert rnds_auth.server_trust_context(bundle) is not None  # readable by root: fine
+        assert pkcs12_tls.server_trust_context(bundle) is not None  # readable by root: fine
     finally:
         import shutil  # pylint: disable=import-outside-toplevel
         shutil.rmtree(private, ignore_errors=True)
-
-

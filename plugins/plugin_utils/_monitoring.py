@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# This module_utils file is internal to esus.rnds: no compatibility promise for other collections.
+# This plugin_utils file is internal to esus.rnds: no compatibility promise for other collections.
 """Monitoring outputs of the fleet audit, from the report built by ``_report.build_report``.
 
 - ``prometheus_text``: Prometheus text exposition format (version 0.0.4), for node_exporter's
@@ -10,15 +10,16 @@
   dependent items through JSONPath.
 
 One series per municipality (label or macro ``host``, ``ibge``, ``municipio``); a host whose
-audit found no municipality gives one series with empty ``ibge``/``municipio``. Standard library
-only; used on the controller by the ``rnds_report`` action.
+audit found no municipality gives one series with empty ``ibge``/``municipio``. Used on the
+controller by the ``rnds_report`` and ``rnds_report_merge`` actions.
 """
 
 from __future__ import absolute_import, division, print_function
 
-import datetime
 import json
 import math
+
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report_dates as dates
 
 SEVERITIES = ("warning", "error")
 STATUS_VALUE = {"ok": 0, "warning": 1, "error": 2}
@@ -41,24 +42,10 @@ def _text(value):
 
 def timestamp_seconds(generated_at):
     """ISO 8601 UTC (``2026-03-10T15:30:00Z``, with or without fraction/offset) -> Unix time."""
-    text = _text(generated_at).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    main, offset = text[:19], text[19:]
-    fraction = 0.0
-    if offset.startswith("."):
-        digits = ""
-        while offset and offset[0] in ".0123456789":
-            digits, offset = digits + offset[0], offset[1:]
-        fraction = float("0" + digits) if digits != "." else 0.0
-    moment = datetime.datetime.strptime(main, "%Y-%m-%dT%H:%M:%S")
-    delta = datetime.timedelta(0)
-    if offset:
-        sign = -1 if offset[0] == "-" else 1
-        hours, minutes = offset[1:].split(":")
-        delta = sign * datetime.timedelta(hours=int(hours), minutes=int(minutes))
-    epoch = datetime.datetime(1970, 1, 1)
-    return (moment - delta - epoch).total_seconds() + fraction
+    moment = dates.parse_datetime(generated_at)
+    if moment is None:
+        raise ValueError("generated_at inválido: %r" % (generated_at,))
+    return moment.timestamp()
 
 
 def series(report):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to esus.rnds (no stable API): join the partial reports of a sliced audit into one report."""
 
-# Pure standard library. Used on the controller by the rnds_report_merge action plugin. The
+# Controller only: used by the rnds_report_merge action plugin. The
 # evaluation and rendering of the report stay in _report; this file only checks that the partial
 # reports form one complete run (no stale part, no overlap, no missing slice) and joins them.
 
@@ -13,23 +13,12 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.esus.rnds.plugins.module_utils import _report
+from ansible_collections.esus.rnds.plugins.plugin_utils import _report_dates as dates
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_input import text as _text
+from ansible_collections.esus.rnds.plugins.plugin_utils._report_model import SEVERITY, build_report
 
 DEFAULT_MAX_AGE_HOURS = 24
 MAX_NAMES_IN_MESSAGE = 10
-
-
-def _text(value):
-    return "" if value is None else str(value).strip()
-
-
-def _utc_now(now):
-    if now is None:
-        return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    parsed = _report.parse_datetime(now) if not isinstance(now, datetime.datetime) else now
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed
 
 
 class MergeError(Exception):
@@ -99,11 +88,11 @@ def validate_partial(source, document):
     if document.get("slices"):
         raise MergeError("%s já é um relatório juntado (tem a chave 'slices'): tire-o da pasta dos relatórios "
                          "parciais ou grave o relatório completo em outra pasta." % source)
-    if _report.parse_datetime(document.get("generated_at")) is None:
+    if dates.parse_datetime(document.get("generated_at")) is None:
         raise MergeError("%s não tem 'generated_at' válido (data ISO 8601): não é um relatório da coleção." % source)
     for index, entry in enumerate(document["hosts"]):
-        if not isinstance(entry, dict) or not _text(entry.get("host")).strip() \
-                or entry.get("status") not in _report.SEVERITY:
+        if not isinstance(entry, dict) or not _text(entry.get("host")) \
+                or entry.get("status") not in SEVERITY:
             raise MergeError("%s: hosts[%d] não é uma entrada de relatório válida (precisa de 'host' e de "
                              "'status')." % (source, index))
 
@@ -127,14 +116,14 @@ def _stale(partials, run_id, max_age_hours, now):
             problems.append(
                 "o relatório parcial %s é de outra execução (%s, gerado em %s), não da execução %s: relatório "
                 "antigo esquecido na pasta — apague-o ou mova-o" % (
-                    part["source"], part["run_id"] or "sem identificação", _report.local_datetime(part["generated"]),
+                    part["source"], part["run_id"] or "sem identificação", dates.local_datetime(part["generated"]),
                     current_id or "sem identificação"))
             continue
         if max_age_hours and now - part["generated"] > datetime.timedelta(hours=max_age_hours):
             problems.append(
                 "o relatório parcial %s foi gerado em %s, há mais de %d h (max_age_hours): é de uma auditoria "
                 "anterior — rode a auditoria de novo ou aumente max_age_hours" % (
-                    part["source"], _report.local_datetime(part["generated"]), max_age_hours))
+                    part["source"], dates.local_datetime(part["generated"]), max_age_hours))
             continue
         current.append(part)
     return current_id, current, problems
@@ -187,17 +176,8 @@ def _slice_of(hosts, slices):
     return best
 
 
-def merge(partials, expected_hosts=None, slice_count=None, run_id=None, max_age_hours=DEFAULT_MAX_AGE_HOURS,
-          now=None):
-    """Join partial reports into one report dict, or raise MergeError.
-
-    ``partials``: list of ``(source, document)``, ``source`` naming the file in messages.
-    ``expected_hosts``: every host of the run (the unsliced inventory); empty skips the coverage check.
-    ``slice_count``: N of the slicing; by default inferred from the hosts, else the number of partials.
-    ``run_id``: only partials of this run are accepted; by default the newest run found.
-    ``max_age_hours``: partials older than this are stale (0 or None: no limit).
-    """
-    now = _utc_now(now)
+def _read(partials):
+    """Validate each ``(source, document)`` and keep what the checks need."""
     if not partials:
         raise MergeError("nenhum relatório parcial (rnds-report.json) encontrado.")
     parts = []
@@ -208,17 +188,15 @@ def merge(partials, expected_hosts=None, slice_count=None, run_id=None, max_age_
             "document": document,
             "run_id": _run_id(document),
             "job_id": _job_id(document),
-            "generated": _report.parse_datetime(document.get("generated_at")),
-            "hosts": [_text(entry.get("host")).strip() for entry in document["hosts"]],
+            "generated": dates.parse_datetime(document.get("generated_at")),
+            "hosts": [_text(entry.get("host")) for entry in document["hosts"]],
         })
-    run_id = _text(run_id) if run_id not in (None, "") else None
-    current_id, current, problems = _stale(parts, run_id, max_age_hours, now)
-    problems += _overlaps(current)
-    expected_hosts = [_text(name).strip() for name in expected_hosts or [] if _text(name).strip()]
-    count = slice_count
-    if not count:
-        count = (infer_slice_count(expected_hosts, [p["hosts"] for p in current]) if expected_hosts else None) \
-            or max(len(current), 1)
+    return parts
+
+
+def _count_problems(current, expected_hosts, slice_count, count):
+    """Missing or extra slices."""
+    problems = []
     if expected_hosts:
         problems += _coverage(current, expected_hosts, count)
     elif slice_count and len(current) < slice_count:
@@ -226,10 +204,11 @@ def merge(partials, expected_hosts=None, slice_count=None, run_id=None, max_age_
                         "expected_hosts para saber quais)" % (slice_count - len(current), len(current), slice_count))
     if slice_count and len(current) > slice_count:
         problems.append("há %d relatórios parciais para %d fatias" % (len(current), slice_count))
-    if problems:
-        raise MergeError("Os relatórios parciais não formam um relatório completo; nada foi gravado. "
-                         + "; ".join(problems) + ".", problems)
+    return problems
 
+
+def _joined(current, current_id, expected_hosts, count, now):
+    """The merged report: every host of the partials, ``run`` and one ``slices`` entry per partial."""
     slices = awx_slices(expected_hosts, count) if expected_hosts else {}
     entries = []
     described = []
@@ -240,11 +219,38 @@ def merge(partials, expected_hosts=None, slice_count=None, run_id=None, max_age_
             "count": count,
             "source": part["source"],
             "job_id": part["job_id"],
-            "generated_at": _report.iso_utc(part["generated"]),
+            "generated_at": dates.iso_utc(part["generated"]),
             "hosts": len(part["hosts"]),
         })
     described.sort(key=lambda d: (d["number"] is None, d["number"] or 0, d["source"]))
-    report = _report.build_report(entries, now=max(p["generated"] for p in current))
-    report["run"] = {"id": current_id, "slice_count": count, "merged_at": _report.iso_utc(now)}
+    report = build_report(entries, now=max(p["generated"] for p in current))
+    report["run"] = {"id": current_id, "slice_count": count, "merged_at": dates.iso_utc(now)}
     report["slices"] = described
     return report
+
+
+def merge(partials, expected_hosts=None, slice_count=None, run_id=None, max_age_hours=DEFAULT_MAX_AGE_HOURS,
+          now=None):
+    """Join partial reports into one report dict, or raise MergeError.
+
+    ``partials``: list of ``(source, document)``, ``source`` naming the file in messages.
+    ``expected_hosts``: every host of the run (the unsliced inventory); empty skips the coverage check.
+    ``slice_count``: N of the slicing; by default inferred from the hosts, else the number of partials.
+    ``run_id``: only partials of this run are accepted; by default the newest run found.
+    ``max_age_hours``: partials older than this are stale (0 or None: no limit).
+    """
+    now = dates.utc(now)
+    parts = _read(partials)
+    run_id = _text(run_id) if run_id not in (None, "") else None
+    current_id, current, problems = _stale(parts, run_id, max_age_hours, now)
+    problems += _overlaps(current)
+    expected_hosts = [_text(name) for name in expected_hosts or [] if _text(name)]
+    count = slice_count
+    if not count:
+        count = (infer_slice_count(expected_hosts, [p["hosts"] for p in current]) if expected_hosts else None) \
+            or max(len(current), 1)
+    problems += _count_problems(current, expected_hosts, slice_count, count)
+    if problems:
+        raise MergeError("Os relatórios parciais não formam um relatório completo; nada foi gravado. "
+                         + "; ".join(problems) + ".", problems)
+    return _joined(current, current_id, expected_hosts, count, now)
