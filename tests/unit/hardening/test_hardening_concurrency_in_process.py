@@ -84,4 +84,3 @@ def test_leftovers_of_a_killed_run_are_removed_under_the_lock(tmp_path, capsys):
     assert sorted(os.listdir(str(chaves))) == ["fms.pfx", "outro.pfx"]
     code, result = _main(_args(tmp_path, data), capsys)
     assert code == 0 and result["changed"] is False and result["removed_temp_files"] == []
-

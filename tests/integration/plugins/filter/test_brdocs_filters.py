@@ -52,4 +52,3 @@ def test_filters_in_a_play(run_ansible, tmp_path):
         "norm": "12ABC34501DE35",
         "cpfnorm": "52998224725",
     }
-

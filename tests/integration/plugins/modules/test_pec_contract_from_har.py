@@ -65,4 +65,3 @@ def test_playbook_runs_the_module(tmp_path, run_ansible):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert result["changed"] is True and not other.exists()
     assert_clean(proc.stdout + proc.stderr)
-

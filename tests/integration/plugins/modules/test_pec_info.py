@@ -29,4 +29,3 @@ def test_real_run_in_check_mode(install, run_ansible, tmp_path):
     result = json.loads(proc.stdout.split("=>", 1)[1])
     assert result["changed"] is False and result["chaves"]["files"][0]["name"] == "fms.pfx"
     assert sorted(os.listdir(str(chaves))) == before
-

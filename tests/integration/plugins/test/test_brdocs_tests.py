@@ -28,4 +28,3 @@ def test_through_ansible(run_ansible):
     body = proc.stdout[proc.stdout.index("=> {") + 3:]
     shown = json.loads(json.loads(body[: body.rindex("}") + 1])["msg"])
     assert shown == {"a": True, "b": False, "c": True, "d": False, "e": True, "f": False, "g": True}
-

@@ -51,5 +51,3 @@ def test_normalize():
     assert _filters()["cnpj_normalize"]("12.abc.345/01de-35") == "12ABC34501DE35"
     assert _filters()["cnpj_normalize"](None) == ""
     assert _filters()["cpf_normalize"]("529.982.247-25") == "52998224725"
-
-

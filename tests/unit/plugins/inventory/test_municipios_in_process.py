@@ -34,4 +34,3 @@ def test_ibge_invalid_codes(code):
 def test_every_uf_has_a_region():
     assert len(_municipios_csv.UF_CODES) == 27
     assert set(_municipios_csv.REGIAO_BY_UF) == set(_municipios_csv.UF_CODES)
-

@@ -203,5 +203,3 @@ class _FakeModule(object):
 ])
 def test_service_state(binary, answer, error, state):
     assert pec_info.service_state(_FakeModule(binary, answer, error), "e-SUS-PEC")["state"] == state
-
-

@@ -46,5 +46,3 @@ def test_valid_cnpj_numeric_only():
 ])
 def test_valid_cpf(value, expected):
     assert _tests()["valid_cpf"](value) is expected
-
-
