@@ -70,8 +70,6 @@ PUBLIC_FACTS = ("subject", "issuer", "serial_number", "not_before", "not_after",
 _RUN_KEY = os.urandom(32)
 # Per-process cache: digest -> (facts or error, content bytes)
 _MEMORY_CACHE = {}
-# How many times this process opened a PKCS#12 file (for the tests of the cache).
-STATS = {"parsed": 0, "memory_hits": 0, "disk_hits": 0}
 
 
 class CertificateRefused(Exception):
@@ -216,7 +214,6 @@ class ActionModule(ActionBase):
         digest = _cache_key(real_path, st, password)
         cached = _MEMORY_CACHE.get(digest)
         if cached is not None:
-            STATS["memory_hits"] += 1
             entry, content = cached
             if "error" in entry:
                 raise CertificateRefused(entry["error"])
@@ -226,7 +223,6 @@ class ActionModule(ActionBase):
         with _disk_lock(digest):
             entry = _disk_get(digest)
             if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
-                STATS["disk_hits"] += 1
                 origin = "disk"
             else:
                 entry = self._inspect(content, password, sha256, os.path.basename(src))
@@ -242,7 +238,6 @@ class ActionModule(ActionBase):
         if not HAS_CRYPTOGRAPHY:
             raise AnsibleActionFail("a biblioteca Python 'cryptography' é necessária no controlador para validar o "
                                     "certificado: instale-a (pip install cryptography). Erro: %s" % CRYPTOGRAPHY_IMPORT_ERROR)
-        STATS["parsed"] += 1
         try:
             facts = inspect_pkcs12(content, password or None)
         except Pkcs12Error as exc:
