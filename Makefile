@@ -76,8 +76,9 @@ demo: venv collection-link
 	bash tests/infra/demo.sh
 
 # Fleet speed benchmark (not part of `make test`): reports/bench.json, table in docs/performance.md.
+# Fails when a budget or target is missed. Quick re-run: make bench BENCH_ARGS="--sizes 10 --docker 0"
 bench: venv collection-link
-	$(BIN)/python tests/bench/bench.py
+	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
 
 build: venv
 	@mkdir -p build
