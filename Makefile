@@ -76,7 +76,8 @@ demo: venv collection-link
 	bash tests/infra/demo.sh
 
 # Fleet speed benchmark (not part of `make test`): reports/bench.json, table in docs/performance.md.
-# Fails when a budget or target is missed. Quick re-run: make bench BENCH_ARGS="--sizes 10 --docker 0"
+# Fails when a budget or target is missed. Quick re-runs: BENCH_ARGS="--sizes 10 --variants ours --docker 0"
+# (the collection's per-host budgets only, ~2 min) or BENCH_ARGS="--sizes 10 --docker 0" (~6 min).
 bench: venv collection-link
 	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
 

@@ -348,8 +348,8 @@ def markdown(results, evaluation=None):
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in results.get("scenarios", ()):
         if scenario.get("skipped"):
-            lines.append("| %s | %d | — | pulado: %s | | | | | | | | | |" % (scenario["name"], scenario["size"],
-                                                                        scenario["skipped"]))
+            lines.append("| %s | %d | — | pulado: %s | | | | | | | | | |"
+                         % (scenario["name"], scenario["size"], scenario["skipped"]))
             continue
         for variant in ("ours", "lean", "baseline", "mitogen"):
             runs = scenario.get(variant) or {}
