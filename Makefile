@@ -76,8 +76,10 @@ demo: venv collection-link
 	bash tests/infra/demo.sh
 
 # Fleet speed benchmark (not part of `make test`): reports/bench.json, table in docs/performance.md.
+# Fails when a budget or target is missed. Quick re-runs: BENCH_ARGS="--sizes 10 --variants ours --docker 0"
+# (the collection's per-host budgets only, ~2 min) or BENCH_ARGS="--sizes 10 --docker 0" (~6 min).
 bench: venv collection-link
-	$(BIN)/python tests/bench/bench.py
+	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
 
 build: venv
 	@mkdir -p build
