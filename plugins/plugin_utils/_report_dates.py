@@ -23,6 +23,9 @@ from ansible_collections.esus.rnds.plugins.module_utils._dates import (  # noqa:
     utc_now,
 )
 
+__all__ = ["LOCAL_TZ", "days_since", "days_until", "iso_utc", "local_date", "local_datetime", "parse_datetime",
+           "utc", "validity", "weeks_from"]
+
 _DAY_SECONDS = 86400.0
 
 

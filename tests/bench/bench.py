@@ -1,13 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make bench`: fleet speed of the collection against a by-the-book baseline playbook.
+"""`make bench`: fleet speed of the collection against two builtin-only reference playbooks.
 
-For each fleet size N: N simulated PEC installations (tests/pec_simulator, one process each on a
-127.0.0.1 port, ``ansible_connection: local``), then, on a fresh fleet for each playbook set,
+For each fleet size N (default 10, 50, 200; ``--sizes``): N simulated PEC installations
+(tests/pec_simulator, one process each on a 127.0.0.1 port, ``ansible_connection: local``), then,
+on a fresh fleet for each playbook set,
 
 - ours: playbooks/site.yml (first run), site.yml again (nothing to do), playbooks/audit.yml --check;
-- baseline: tests/bench/baseline-site.yml twice, tests/bench/baseline-audit.yml --check.
+- lean: tests/bench/lean-site.yml twice, tests/bench/lean-audit.yml --check -- the shortest
+  playbook a competent engineer would write without the collection (the reference of the targets);
+- baseline: tests/bench/baseline-site.yml twice, tests/bench/baseline-audit.yml --check -- the
+  same job written by the book, one builtin task per manual step.
+
+After every first site run the simulators' state files must say RNDS enabled with the
+certificate (any playbook set), or the run fails.
 
 Separately, the same on a few Docker containers (image esus-rnds-pec:bookworm, network_mode none,
 the simulator inside on 127.0.0.1:8080, ``community.docker.docker`` connection), skipped with a
@@ -17,8 +24,16 @@ process tree, from wait4), peak memory (sum of PSS of the ansible-playbook proce
 from /proc every 0.5 s, and ru_maxrss of its largest process from wait4), and exact counts from
 the bench_counter callback (module executions, remote commands, task results, certificate parses).
 
-Results: reports/bench.json; a Markdown table on stdout (pasted into docs/performance.md).
-Every simulator and container is stopped at the end, also on failure or Ctrl-C.
+Budgets and targets (tests/bench/bench_logic.py) fail the bench: tasks, module executions and
+remote commands per host of every run of the collection; at N = 50 its wall time and controller
+CPU per host against the lean playbook; linearity of the controller CPU per host from the smallest
+to the largest fleet. The table is printed, then the failed budgets, then (when something failed)
+where the collection's controller CPU went, per task. ``--profile`` adds cProfile of the
+ansible-playbook process and of every worker for the collection at N = 50.
+
+Results: reports/bench.json; the tables on stdout and in build/bench/table.md (pt-BR, pasted
+into docs/performance.md). Every simulator and container is stopped at the end, also on failure or
+Ctrl-C. Exit status 1 when a run failed or a budget/target was missed.
 """
 
 from __future__ import annotations
@@ -26,9 +41,12 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import glob
+import io
 import json
 import os
 import platform
+import pstats
 import re
 import shutil
 import signal
@@ -41,7 +59,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "demo"))
 sys.path.insert(0, os.path.join(REPO, "tests", "ca"))
+sys.path.insert(0, HERE)
 
+import bench_logic as logic  # noqa: E402  pylint: disable=wrong-import-position
 import fleet  # noqa: E402  pylint: disable=wrong-import-position
 import testca  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -53,20 +73,36 @@ CONTAINER_PREFIX = "esus-rnds-bench-"
 CONTAINER_LABEL = "org.esus-rnds.bench=1"
 MITOGEN_VERSION = "0.3.54"
 BASE_PORT = 21000
-# Round-trip budget of the collection, per host with one municipality and one certificate:
-# module executions (and, with pipelining, remote commands: one per module, plus one interpreter
-# discovery per host when ansible_python_interpreter is not set). Exceeding it fails `make bench`.
-MODULE_BUDGET = {"site": 3, "noop": 3, "audit": 2}
+# Memory left for ansible-playbook (its process tree peaked at ~1.1 GiB with 50 forks) and the
+# rest of the machine when deciding whether N simulators fit.
+RESERVE_KIB = 3 * 1024 * 1024
 PLAYBOOKS = {
     "ours": {
         "site": os.path.join(REPO, "playbooks", "site.yml"),
         "audit": os.path.join(REPO, "playbooks", "audit.yml"),
+    },
+    "lean": {
+        "site": os.path.join(HERE, "lean-site.yml"),
+        "audit": os.path.join(HERE, "lean-audit.yml"),
     },
     "baseline": {
         "site": os.path.join(HERE, "baseline-site.yml"),
         "audit": os.path.join(HERE, "baseline-audit.yml"),
     },
 }
+# ansible-playbook under cProfile with the process's CPU time as the timer (python -m cProfile
+# would measure wall time, mostly waiting for workers): argv = output file, script, its arguments.
+PROFILE_MAIN = """
+import cProfile, runpy, sys, time
+out, sys.argv = sys.argv[1], sys.argv[2:]
+profiler = cProfile.Profile(time.process_time)
+profiler.enable()
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    profiler.disable()
+    profiler.dump_stats(out)
+"""
 # Stop everything on SIGTERM too (make/CI): the finally blocks do the cleanup.
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -184,15 +220,38 @@ def write_inventory(path, group_vars, hosts):
     return path
 
 
+def simulator_pss_kib(pid):
+    """PSS of one process (kB), 0 when it is gone."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid, "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def mem_available_kib():
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    return 0
+
+
 class LocalFleet:
     """N simulators on 127.0.0.1 and the matching inventory (ansible_connection: local)."""
+
+    connection = "local"
 
     def __init__(self, name, size, certs, shared_cert=None):
         self.name = name
         self.size = size
         self.root = os.path.join(BUILD, name)
         shutil.rmtree(self.root, ignore_errors=True)
-        self.specs, hosts = [], {}
+        self.specs, hosts, self.expected = [], {}, {}
+        self.simulators_pss_mib = None
         for index in range(size):
             host = "pec-%04d" % index
             values = host_vars(index, certs[index % len(certs)], shared_cert)
@@ -204,6 +263,8 @@ class LocalFleet:
             ))
             values.update(rnds_pec_url="http://127.0.0.1:%d" % (BASE_PORT + index), rnds_pec_install_dir=install_dir)
             hosts[host] = values
+            self.expected[host] = (values["rnds_municipio_ibge"], os.path.basename(values["rnds_certificate_src"]),
+                                   install_dir)
         self.inventory = write_inventory(os.path.join(self.root, "hosts.yml"), {
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
@@ -214,8 +275,26 @@ class LocalFleet:
     def __enter__(self):
         started = time.monotonic()
         self.sims = fleet.start_all(self.specs, os.path.join(self.root, "logs"))
-        log("%s: %d PECs simulados prontos em %.1f s" % (self.name, self.size, time.monotonic() - started))
+        self.simulators_pss_mib = round(sum(simulator_pss_kib(sim.proc.pid) for sim in self.sims) / 1024.0, 1)
+        log("%s: %d PECs simulados prontos em %.1f s (PSS dos simuladores: %.0f MiB; memória disponível: %.0f MiB)"
+            % (self.name, self.size, time.monotonic() - started, self.simulators_pss_mib, mem_available_kib() / 1024.0))
         return self
+
+    def not_enabled(self):
+        """Hosts whose simulator state file does not say RNDS enabled with the host's certificate."""
+        problems = []
+        for host, (ibge_code, name, install_dir) in sorted(self.expected.items()):
+            path = os.path.join(install_dir, "pec-simulator", "state.json")
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    state = json.load(handle)
+            except (OSError, ValueError) as exc:
+                state = None
+                log("%s: estado do simulador ilegível (%s)" % (host, exc))
+            problem = logic.not_enabled(host, state, ibge_code, name)
+            if problem:
+                problems.append(problem)
+        return problems
 
     def __exit__(self, *exc):
         fleet.stop_all(self.sims)
@@ -231,6 +310,9 @@ def graphql_dir():
 class DockerFleet:
     """N containers (network none), the simulator inside each on 127.0.0.1:8080."""
 
+    connection = "community.docker.docker"
+    simulators_pss_mib = None
+
     def __init__(self, name, size, certs):
         self.name = name
         self.size = size
@@ -241,7 +323,8 @@ class DockerFleet:
         for index in range(size):
             container = "%s%s-%d" % (CONTAINER_PREFIX, name, index)
             values = host_vars(index, certs[index % len(certs)])
-            values.update(ansible_host=container)
+            # The collection's defaults, spelled out for the builtin playbooks.
+            values.update(ansible_host=container, rnds_pec_install_dir="/opt/e-SUS", rnds_pec_url="http://127.0.0.1:8080")
             hosts["ctr-%02d" % index] = values
             self.containers.append((container, values))
         self.inventory = write_inventory(os.path.join(self.root, "hosts.yml"), {
@@ -302,6 +385,22 @@ class DockerFleet:
                 return
             time.sleep(0.5)
         raise RuntimeError("o simulador no contêiner %s não respondeu" % container)
+
+    def not_enabled(self):
+        problems = []
+        for index, (container, values) in enumerate(self.containers):
+            host = "ctr-%02d" % index
+            proc = subprocess.run(["docker", "exec", container, "cat", "/opt/e-SUS/pec-simulator/state.json"],
+                                  capture_output=True, text=True, check=False, timeout=60)
+            try:
+                state = json.loads(proc.stdout) if proc.returncode == 0 else None
+            except ValueError:
+                state = None
+            problem = logic.not_enabled(host, state, values["rnds_municipio_ibge"],
+                                        os.path.basename(values["rnds_certificate_src"]))
+            if problem:
+                problems.append(problem)
+        return problems
 
     def __exit__(self, *exc):
         names = [container for container, _values in self.containers]
@@ -386,8 +485,13 @@ class TreeSampler(threading.Thread):
         self.peak_procs = max(self.peak_procs, len(tree))
 
 
-def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=None, expect_changed=None):
-    """Run ansible-playbook once and measure it. ``expect_changed``: True/False checks the recap."""
+def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=None, expect_changed=None,
+                 connection="local", profile_dir=None):
+    """Run ansible-playbook once and measure it. ``expect_changed``: True/False checks the recap.
+
+    ``profile_dir``: run the ansible-playbook process under cProfile and each worker too (the
+    timings of such a run are not comparable; bench.py keeps them apart).
+    """
     logs = os.path.join(BUILD, "logs")
     os.makedirs(logs, exist_ok=True)
     counter_log = os.path.join(logs, label + ".events.jsonl")
@@ -401,6 +505,11 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"))
     env.update(env_extra or {})
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook] + list(extra)
+    if profile_dir:
+        shutil.rmtree(profile_dir, ignore_errors=True)
+        os.makedirs(os.path.join(profile_dir, "workers"))
+        env["ESUS_BENCH_PROFILE_DIR"] = os.path.join(profile_dir, "workers")
+        cmd = [sys.executable, "-c", PROFILE_MAIN, os.path.join(profile_dir, "main.prof")] + cmd
     load_before = os.getloadavg()[0]
     with open(output_log, "wb") as out:
         started = time.monotonic()
@@ -419,7 +528,12 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
     proc.returncode = os.waitstatus_to_exitcode(status)
     with open(output_log, encoding="utf-8", errors="replace") as handle:
         recap = parse_recap(handle.read())
-    counts = count_events(counter_log)
+    counts = {}
+    if os.path.exists(counter_log):
+        with open(counter_log, encoding="utf-8") as handle:
+            counts = logic.summarize_events(handle)
+    else:
+        counts = logic.summarize_events(())
     problems = []
     if proc.returncode != 0:
         problems.append("código de saída %d (veja %s)" % (proc.returncode, os.path.relpath(output_log, REPO)))
@@ -439,6 +553,8 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
         "args": list(extra),
         "hosts": hosts,
         "forks": forks,
+        "connection": connection,
+        "profiled": bool(profile_dir),
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_tree_pss_mib": round(sampler.peak_pss_kb / 1024.0, 1),
@@ -453,12 +569,12 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
     result.update(counts)
     result["per_host_s"] = round(wall / hosts, 3)
     result["cpu_per_host_s"] = round(result["cpu_s"] / hosts, 3)
-    # Controller's own share: everything but the processes started by the remote commands (with the
-    # local connection, the modules themselves, which a real fleet runs on the PEC servers).
-    result["controller_cpu_s"] = round(max(0.0, result["cpu_s"] - result["command_children_cpu_s"]), 2)
-    log("%-34s %6.1f s  cpu %6.1f s  módulos/host %.2f  comandos/host %.2f  tarefas/host %.1f  PSS %.0f MiB%s"
-        % (label, wall, result["cpu_s"], result["modules_per_host"], result["commands_per_host"],
-           result["task_results_per_host"], result["peak_tree_pss_mib"],
+    result["controller_cpu_s"] = logic.controller_cpu(result["cpu_s"], result["command_children_cpu_s"], connection)
+    result["controller_cpu_per_host_s"] = round(result["controller_cpu_s"] / hosts, 4)
+    log("%-34s %6.1f s  CPU %6.1f s (controlador %.3f s/host)  tarefas/host %d  módulos/host %.2f  comandos/host %.2f"
+        "  PSS %.0f MiB%s"
+        % (label, wall, result["cpu_s"], result["controller_cpu_per_host_s"], result["tasks_per_host"],
+           result["modules_per_host"], result["commands_per_host"], result["peak_tree_pss_mib"],
            "" if not problems else "  PROBLEMA: " + "; ".join(problems)))
     return result
 
@@ -471,75 +587,70 @@ def parse_recap(output):
     return stats
 
 
-def count_events(path):
-    modules, commands, results = collections.Counter(), collections.Counter(), collections.Counter()
-    per_module, parses, origins = collections.Counter(), 0, collections.Counter()
-    child_cpu = 0.0
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                event = json.loads(line)
-                if event["k"] == "module":
-                    modules[event["host"]] += 1
-                    per_module[event["module"]] += 1
-                elif event["k"] == "command":
-                    commands[event["host"]] += 1
-                    child_cpu += event.get("child_cpu") or 0.0
-                elif event["k"] == "result":
-                    results[event["host"]] += 1
-                    for origin in event["validation"]:
-                        origins[origin] += 1
-                        parses += origin == "parsed"
-    hosts = max(1, len(results))
-    return {
-        "modules_total": sum(modules.values()),
-        "modules_per_host": round(sum(modules.values()) / float(hosts), 2),
-        "modules_max_host": max(modules.values()) if modules else 0,
-        "modules_by_name": dict(per_module),
-        "commands_total": sum(commands.values()),
-        "commands_per_host": round(sum(commands.values()) / float(hosts), 2),
-        "task_results_per_host": round(sum(results.values()) / float(hosts), 1),
-        "certificate_parses": parses,
-        "validation_cache": dict(origins),
-        "command_children_cpu_s": round(child_cpu, 2),
-    }
+def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), extra_noop_forks=(), env_extra=None,
+            profile_root=None):
+    """site (first), site (no-op), audit --check for one playbook set on a fresh fleet.
 
-
-def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), extra_noop_forks=(), env_extra=None):
-    """site (first), site (no-op), audit --check for one playbook set on a fresh fleet."""
+    After the first site run the simulators must say RNDS enabled (any playbook set).
+    ``profile_root``: every run profiled (cProfile), results under that folder.
+    """
     books = PLAYBOOKS[variant]
     runs = {}
 
     def one(key, playbook, run_forks, expect_changed, extra=()):
-        runs[key] = run_playbook("%s-%s-%s" % (prefix, variant, key), fleet_obj.inventory, playbook, fleet_obj.size,
-                                 run_forks, extra=extra, env_extra=env_extra, expect_changed=expect_changed)
+        label = "%s-%s-%s" % (prefix, variant, key)
+        runs[key] = run_playbook(label, fleet_obj.inventory, playbook, fleet_obj.size, run_forks, extra=extra,
+                                 env_extra=env_extra, expect_changed=expect_changed, connection=fleet_obj.connection,
+                                 profile_dir=os.path.join(profile_root, label) if profile_root else None)
+        return runs[key]
 
     with fleet_obj:
-        one("site", books["site"], forks, True)
+        site = one("site", books["site"], forks, True)
+        missing = fleet_obj.not_enabled()
+        if missing:
+            site["problems"].append("%d PEC(s) simulados sem a RNDS habilitada depois da execução: %s"
+                                    % (len(missing), "; ".join(missing[:3])))
+            site["ok"] = False
+            log("%s: %s" % (site["label"], site["problems"][-1]))
         if "noop" in which:
             one("noop", books["site"], forks, False)
         if "audit" in which:
             one("audit", books["audit"], forks, False, ["--check"])
         for other in extra_noop_forks:
             one("noop-f%d" % other, books["site"], other, False)
-    if variant == "ours":
-        for key, run in runs.items():
-            check_budget(run, MODULE_BUDGET[key.split("-")[0]])
+    for run in runs.values():
+        run["simulators_pss_mib"] = fleet_obj.simulators_pss_mib
     return runs
 
 
-def check_budget(run, modules):
-    """The collection's round-trip budget (see MODULE_BUDGET)."""
-    problems = []
-    if run["modules_max_host"] > modules:
-        problems.append("orçamento: %d execuções de módulo num host (máximo %d)" % (run["modules_max_host"], modules))
-    if run["commands_per_host"] > run["modules_per_host"] + 1:
-        problems.append("orçamento: %.2f comandos por host para %.2f módulos (pipelining desligado?)"
-                        % (run["commands_per_host"], run["modules_per_host"]))
-    if problems:
-        run["problems"].extend(problems)
-        run["ok"] = False
-        log("%s: %s" % (run["label"], "; ".join(problems)))
+def profile_summary(profile_dir, top=40, short=12):
+    """cProfile of one profiled run: the ansible-playbook process, then all workers summed.
+
+    Writes profile.txt (``top`` functions by own and by cumulative time) and main.prof /
+    workers.prof (for snakeviz/pstats) in ``profile_dir``; returns the ``short`` version (own time).
+    """
+    full, brief = [], []
+    main_prof = os.path.join(profile_dir, "main.prof")
+    workers = sorted(glob.glob(os.path.join(profile_dir, "workers", "worker-*.prof")))
+    for title, files in (("processo ansible-playbook", [main_prof] if os.path.exists(main_prof) else []),
+                         ("processos de trabalho (%d, somados)" % len(workers), workers)):
+        if not files:
+            continue
+        stats = pstats.Stats(*files)
+        if len(files) > 1:
+            stats.dump_stats(os.path.join(profile_dir, "workers.prof"))
+        stats.strip_dirs()
+        stats.files = []  # one header of ours instead of one line per worker file
+        for order, limit, sink in (("tottime", top, full), ("cumulative", top, full), ("tottime", short, brief)):
+            buffer = io.StringIO()
+            stats.stream = buffer
+            buffer.write("== %s, CPU (s), ordenado por %s ==\n" % (title, order))
+            stats.sort_stats(order).print_stats(limit)
+            sink.append(buffer.getvalue())
+    shutil.rmtree(os.path.join(profile_dir, "workers"), ignore_errors=True)
+    with open(os.path.join(profile_dir, "profile.txt"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(full))
+    return "\n".join(brief)
 
 
 # --- Mitogen -----------------------------------------------------------------------------------
@@ -564,49 +675,6 @@ def mitogen_env():
 
 
 # --- report --------------------------------------------------------------------------------------
-def ratios(ours, baseline):
-    out = {}
-    for key in ("site", "noop", "audit"):
-        if key in ours and key in baseline and baseline[key]["wall_s"]:
-            out[key] = {
-                "wall": round(ours[key]["wall_s"] / baseline[key]["wall_s"], 3),
-                "cpu": round(ours[key]["cpu_s"] / baseline[key]["cpu_s"], 3) if baseline[key]["cpu_s"] else None,
-                "modules": round(ours[key]["modules_per_host"] / baseline[key]["modules_per_host"], 3)
-                if baseline[key]["modules_per_host"] else None,
-            }
-    return out
-
-
-def markdown(results):
-    lines = ["| cenário | N | forks | playbook | execução | tempo (s) | s/host | CPU (s) | CPU controlador (s) | "
-             "módulos/host | comandos/host | PKCS#12 abertos | PSS máx. (MiB) | maior processo (MiB) | carga |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for scenario in results["scenarios"]:
-        for variant in ("ours", "baseline", "mitogen"):
-            runs = scenario.get(variant, {})
-            order = [k for k in ("site", "noop", "audit") if k in runs] + sorted(k for k in runs if k not in ("site", "noop", "audit"))
-            for key in order:
-                run = runs[key]
-                label = {"ours": "coleção", "baseline": "manual", "mitogen": "coleção + Mitogen"}[variant]
-                lines.append("| %s | %d | %d | %s | %s | %.1f | %.3f | %.1f | %.1f | %.2f | %.2f | %s | %.0f | %.0f | %.1f |" % (
-                    scenario["name"], run["hosts"], run["forks"], label, key, run["wall_s"], run["per_host_s"], run["cpu_s"],
-                    run["controller_cpu_s"], run["modules_per_host"], run["commands_per_host"], run["certificate_parses"], run["peak_tree_pss_mib"],
-                    run["max_process_rss_mib"], run["loadavg_1min_before"]))
-    lines.append("")
-    lines.append("Razão coleção/manual: tempo (CPU; módulos por host)")
-    lines.append("")
-    lines.append("| cenário | N | site (1ª) | site (nada a fazer) | audit --check |")
-    lines.append("|---|---|---|---|---|")
-    for scenario in results["scenarios"]:
-        ratio = scenario.get("ratios") or {}
-        if ratio:
-            lines.append("| %s | %d | %s | %s | %s |" % (
-                scenario["name"], scenario["size"],
-                *("%.2f (%.2f; %.2f)" % (ratio[k]["wall"], ratio[k]["cpu"] or 0, ratio[k]["modules"] or 0) if k in ratio else "—"
-                  for k in ("site", "noop", "audit"))))
-    return "\n".join(lines)
-
-
 def save(results):
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
     results["finished_at"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -633,82 +701,166 @@ def docker_available():
     return None
 
 
+def simulator_footprint_kib():
+    """PSS (kB) of one idle simulator, measured on two started here (sharing is larger with more)."""
+    root = os.path.join(BUILD, "probe")
+    shutil.rmtree(root, ignore_errors=True)
+    specs = [dict(name="probe-%d" % i, port=BASE_PORT + i, install_dir=os.path.join(root, "p%d" % i, "e-SUS"),
+                  admins=[(cpf(i), "probe-%d" % i, ibge(i))], municipios=[(ibge(i), "Probe")]) for i in range(2)]
+    sims = fleet.start_all(specs, os.path.join(root, "logs"))
+    try:
+        return max(simulator_pss_kib(sim.proc.pid) for sim in sims)
+    finally:
+        fleet.stop_all(sims)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def plan(size, per_simulator_kib, notes):
+    """``size`` or what fits in memory now (see bench_logic.plan_size), the note printed and kept."""
+    fitted, note = logic.plan_size(size, per_simulator_kib, mem_available_kib(), RESERVE_KIB)
+    if note:
+        log("ATENÇÃO: " + note)
+        notes.append(note)
+    return fitted
+
+
+def run_problems(results):
+    problems = []
+    for scenario in results["scenarios"]:
+        for variant in ("ours", "lean", "baseline", "mitogen"):
+            for key, run in (scenario.get(variant) or {}).items():
+                problems.extend("%s N=%d/%s/%s: %s" % (scenario["name"], scenario["size"], variant, key, p)
+                                for p in run["problems"])
+    return problems
+
+
+def profile_scenario(results):
+    """The collection's runs whose per-task profile explains a missed target: N = TARGET_SIZE, else the largest."""
+    local = [s for s in results["scenarios"] if s["name"] == "local" and s.get("ours")]
+    if not local:
+        return None
+    return next((s for s in local if s["size"] == logic.TARGET_SIZE), max(local, key=lambda s: s["size"]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,50,200", help="tamanhos da frota local (padrão 10,50,200)")
+    parser.add_argument("--sizes", default="10,50,200",
+                        help="tamanhos da frota local (padrão 10,50,200; rápido: --sizes 10)")
     parser.add_argument("--forks", type=int, default=20, help="forks das execuções principais (padrão 20)")
     parser.add_argument("--extra-forks", default="50", help="forks extras medidos na maior frota (execução sem mudanças)")
-    parser.add_argument("--docker", type=int, default=5, help="contêineres Docker (0 = pular)")
-    parser.add_argument("--mitogen", type=int, default=50, help="frota local medida com Mitogen (0 = pular)")
-    parser.add_argument("--variants", default="ours,baseline", help="conjuntos de playbooks (ours,baseline)")
-    parser.add_argument("--full-baseline", action="store_true", help="baseline completo também na maior frota")
-    parser.add_argument("--shared", type=int, default=200, help="hosts que compartilham um só .pfx (0 = pular)")
+    parser.add_argument("--docker", type=int, default=5, help="contêineres Docker (padrão 5; 0 = pular)")
+    parser.add_argument("--mitogen", type=int, default=None,
+                        help="frota local medida com Mitogen (padrão: 50 se 50 estiver em --sizes, senão pular; 0 = pular)")
+    parser.add_argument("--variants", default="ours,lean,baseline",
+                        help="conjuntos de playbooks (padrão ours,lean,baseline)")
+    parser.add_argument("--full-baseline", action="store_true",
+                        help="playbook manual completo também na maior frota (por padrão, com 100 hosts ou mais, "
+                             "só a 1ª execução)")
+    parser.add_argument("--shared", type=int, default=None,
+                        help="hosts que compartilham um só .pfx (padrão: a maior frota; 0 = pular)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile do ansible-playbook e dos processos de trabalho da coleção em N=%d "
+                             "(execuções à parte, fora da tabela)" % logic.TARGET_SIZE)
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    variants = [v for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in PLAYBOOKS]
+    if unknown or not sizes:
+        parser.error("--variants: conjuntos conhecidos: %s; --sizes: ao menos um tamanho" % ", ".join(PLAYBOOKS))
+    mitogen_size = args.mitogen if args.mitogen is not None else (50 if 50 in sizes else 0)
+    shared_size = args.shared if args.shared is not None else max(sizes)
     extra_forks = [int(f) for f in args.extra_forks.split(",") if f.strip()]
     started = time.monotonic()
     os.makedirs(BUILD, exist_ok=True)
     results = {
         "started_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
+        "arguments": vars(args),
+        "budgets": {"tasks_per_host": logic.TASK_BUDGET, "modules_per_host": logic.MODULE_BUDGET,
+                    "target_size": logic.TARGET_SIZE, "wall_ratio_to_lean": logic.WALL_TARGET,
+                    "controller_cpu_per_host_ratio_to_lean": logic.CPU_TARGET, "linearity_max": logic.LINEARITY_MAX},
         "method": {
             "wall_s": "time.monotonic() around ansible-playbook",
             "cpu_s": "ru_utime + ru_stime from wait4() of ansible-playbook: the whole process tree (workers and, with "
                      "the local connection, the module processes too)",
             "peak_tree_pss_mib": "peak of the summed PSS of the ansible-playbook process tree, /proc/<pid>/smaps_rollup "
-                                 "sampled every 0.25 s (shared copy-on-write pages counted once)",
+                                 "sampled every 0.5 s (shared copy-on-write pages counted once)",
             "max_process_rss_mib": "ru_maxrss from wait4(): the largest single process of the tree",
+            "tasks_per_host": "task results (ok, changed, skipped, failed) of the host with the most, from the "
+                              "bench_counter callback, plus one per run_once task",
             "modules": "calls of ActionBase._execute_module counted by tests/bench/callback_plugins/bench_counter.py "
                        "(loop items counted; copy = stat + copy/file; validate_only and rnds_report = 0)",
             "commands": "calls of ActionBase._low_level_execute_command (round trips on the connection)",
             "certificate_parses": "results of esus.rnds.pec_certificate with validation_cache == 'parsed'",
             "command_children_cpu_s": "CPU of the processes each remote command waited for (RUSAGE_CHILDREN delta in "
                                       "the worker): local connection = the module processes; docker = docker CLI",
-            "controller_cpu_s": "cpu_s - command_children_cpu_s (for the docker connection cpu_s already excludes the "
-                                "processes inside the containers)",
+            "controller_cpu_s": "local connection: cpu_s - command_children_cpu_s (the modules run on the servers in a "
+                                "real fleet); docker: cpu_s (the docker CLI is the connection client, like ssh, and "
+                                "the modules run inside the containers, outside the tree)",
+            "profile": "per task: CPU of each worker (RUSAGE_SELF when TaskExecutor.run returns) and of the "
+                       "ansible-playbook process between two task starts",
         },
+        "notes": [],
         "scenarios": [],
     }
-    problems = []
-    certs = make_certificates(max(sizes + [args.docker, args.mitogen, 1]))
+    notes = results["notes"]
+    certs = make_certificates(max(sizes + [args.docker, mitogen_size, 1]))
     log("máquina: %s" % json.dumps(results["machine"], ensure_ascii=False))
+    per_simulator = simulator_footprint_kib()
+    # Two idle simulators share fewer pages than hundreds, and each grows a little once it answers.
+    per_simulator_planned = int(per_simulator * 1.25)
+    results["simulator_pss_mib"] = round(per_simulator / 1024.0, 1)
+    log("PEC simulado: %.1f MiB de PSS cada (medido); memória disponível: %.0f MiB"
+        % (per_simulator / 1024.0, mem_available_kib() / 1024.0))
     try:
-        for size in sizes:
+        measured = []
+        for wanted in sizes:
+            size = plan(wanted, per_simulator_planned, notes)
+            if not size or size in measured:
+                continue
+            measured.append(size)
             scenario = {"name": "local", "size": size, "connection": "local"}
-            largest = size == max(sizes)
-            for variant in args.variants.split(","):
-                # Time budget: on the largest fleet the baseline runs only site.yml (first run), and
-                # ours also measures the no-op run with the extra forks values.
-                which = ("site",) if (largest and variant == "baseline" and not args.full_baseline) else ("site", "noop", "audit")
-                scenario[variant] = run_set("local-%d" % size, variant, LocalFleet("local-%d-%s" % (size, variant), size, certs),
+            if size != wanted:
+                scenario["asked_size"] = wanted
+            largest = wanted == max(sizes)
+            for variant in variants:
+                # Time budget: on the largest fleet, when it has 100 hosts or more, the by-the-book
+                # playbook runs only site.yml (first run); ours also measures the no-op run with the
+                # extra forks values there.
+                short = largest and size >= 100 and variant == "baseline" and not args.full_baseline
+                which = ("site",) if short else logic.RUNS
+                scenario[variant] = run_set("local-%d" % size, variant,
+                                            LocalFleet("local-%d-%s" % (size, variant), size, certs),
                                             args.forks, which=which,
                                             extra_noop_forks=extra_forks if (largest and variant == "ours") else ())
-            scenario["ratios"] = ratios(scenario.get("ours", {}), scenario.get("baseline", {}))
+            scenario["ratios"] = logic.ratios(scenario)
             results["scenarios"].append(scenario)
             save(results)
-        if args.shared:
-            size = args.shared
+        if shared_size and "ours" in variants:
+            size = plan(shared_size, per_simulator_planned, notes)
             scenario = {"name": "local-um-arquivo", "size": size, "connection": "local",
                         "note": "todos os hosts usam o mesmo .pfx (mesma senha): a validação deve abrir o arquivo uma vez"}
-            with LocalFleet("local-shared-%d" % size, size, certs, shared_cert=certs[0]) as shared:
-                run = run_playbook("shared-%d-ours-site" % size, shared.inventory, PLAYBOOKS["ours"]["site"], size,
-                                   args.forks, expect_changed=True)
-                check_budget(run, MODULE_BUDGET["site"])
-                if run["certificate_parses"] != 1:
-                    run["problems"].append("o arquivo compartilhado foi aberto %d vezes (esperado: 1)" % run["certificate_parses"])
-                    run["ok"] = False
-                scenario["ours"] = {"site": run}
-            results["scenarios"].append(scenario)
-            save(results)
-        if args.mitogen:
+            if size:
+                with LocalFleet("local-shared-%d" % size, size, certs, shared_cert=certs[0]) as shared:
+                    run = run_playbook("shared-%d-ours-site" % size, shared.inventory, PLAYBOOKS["ours"]["site"], size,
+                                       args.forks, expect_changed=True)
+                    if run["certificate_parses"] != 1:
+                        run["problems"].append("o arquivo compartilhado foi aberto %d vezes (esperado: 1)"
+                                               % run["certificate_parses"])
+                        run["ok"] = False
+                    scenario["ours"] = {"site": run}
+                results["scenarios"].append(scenario)
+                save(results)
+        if mitogen_size and "ours" in variants:
             env = mitogen_env()
-            scenario = {"name": "local-mitogen", "size": args.mitogen, "connection": "local"}
+            size = plan(mitogen_size, per_simulator_planned, notes)
+            scenario = {"name": "local-mitogen", "size": size, "connection": "local"}
             if env is None:
                 scenario["skipped"] = "Mitogen %s não pôde ser instalado" % MITOGEN_VERSION
-            else:
+            elif size:
                 scenario["mitogen_version"] = MITOGEN_VERSION
-                scenario["mitogen"] = run_set("mitogen-%d" % args.mitogen, "ours",
-                                              LocalFleet("local-mitogen-%d" % args.mitogen, args.mitogen, certs),
+                scenario["mitogen"] = run_set("mitogen-%d" % size, "ours",
+                                              LocalFleet("local-mitogen-%d" % size, size, certs),
                                               args.forks, env_extra=env)
             results["scenarios"].append(scenario)
             save(results)
@@ -717,31 +869,59 @@ def main(argv=None):
             scenario = {"name": "docker", "size": args.docker, "connection": "community.docker.docker"}
             if reason:
                 log("Docker pulado: %s" % reason)
+                notes.append("frota Docker pulada: %s" % reason)
                 scenario["skipped"] = reason
             else:
-                for variant in args.variants.split(","):
+                for variant in variants:
                     scenario[variant] = run_set("docker-%d" % args.docker, variant,
                                                 DockerFleet("docker-%d-%s" % (args.docker, variant), args.docker, certs),
                                                 args.forks)
-                scenario["ratios"] = ratios(scenario.get("ours", {}), scenario.get("baseline", {}))
+                scenario["ratios"] = logic.ratios(scenario)
             results["scenarios"].append(scenario)
+            save(results)
+        if args.profile and "ours" in variants and measured:
+            size = logic.TARGET_SIZE if logic.TARGET_SIZE in measured else max(measured)
+            root = os.path.join(BUILD, "profile")
+            runs = run_set("profile-%d" % size, "ours", LocalFleet("profile-%d-ours" % size, size, certs), args.forks,
+                           profile_root=root)
+            results["profile"] = {"size": size, "runs": runs, "summaries": {}}
+            for key, run in runs.items():
+                results["profile"]["summaries"][key] = profile_summary(os.path.join(root, run["label"]))
             save(results)
     finally:
         results["total_s"] = round(time.monotonic() - started, 1)
         save(results)
-    for scenario in results["scenarios"]:
-        for variant in ("ours", "baseline", "mitogen"):
-            for key, run in scenario.get(variant, {}).items():
-                problems.extend("%s/%s/%s: %s" % (scenario["name"], variant, key, p) for p in run["problems"])
-    table = markdown(results)
+    evaluation = logic.evaluate(results)
+    results["evaluation"] = evaluation
+    save(results)
+    problems = run_problems(results)
+    table = logic.markdown(results, evaluation)
     with open(os.path.join(BUILD, "table.md"), "w", encoding="utf-8") as handle:
         handle.write(table + "\n")
     print(table)
+    print()
+    if evaluation["failures"]:
+        print("Orçamentos e metas NÃO cumpridos (%d):" % len(evaluation["failures"]))
+        print("\n".join("- " + failure for failure in evaluation["failures"]))
+        scenario = profile_scenario(results)
+        if scenario:
+            for key in logic.RUNS:
+                if key in scenario["ours"]:
+                    print()
+                    print(logic.profile_markdown(scenario["ours"][key]))
+    else:
+        print("Todos os orçamentos e metas conferidos foram cumpridos.")
+    if results.get("profile"):
+        for key, text in results["profile"]["summaries"].items():
+            print()
+            print("cProfile da coleção, %s, N=%d (completo em build/bench/profile/):"
+                  % (logic.RUN_LABELS[key], results["profile"]["size"]))
+            print(text)
     log("resultados em %s (%.0f s no total)" % (os.path.relpath(REPORT, REPO), results["total_s"]))
     if problems:
-        print("\n".join(["O benchmark encontrou execuções que não se comportaram como deviam:"] + problems), file=sys.stderr)
-        return 1
-    return 0
+        print("\n".join(["O benchmark encontrou execuções que não se comportaram como deviam:"] + problems),
+              file=sys.stderr)
+    return 1 if problems or evaluation["failures"] else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's chromium for the report rendering test (tests/unit/report/), if it is missing.
+# Install Debian's chromium for the report rendering test (tests/integration/report/), if it is missing.
 # Idempotent: does nothing when `chromium` is already on PATH.
 set -eu
 if command -v chromium >/dev/null 2>&1; then

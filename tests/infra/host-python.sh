@@ -6,9 +6,8 @@
 #
 # The controller is ansible-core 2.16 (the matrix venv build/matrix/2.16): it is the newest
 # ansible-core that still manages Python 3.6 hosts (2.17 needs 3.7+, 2.18 and later 3.8+), so it
-# is what a CentOS 7 fleet runs. The module tests below run every module through `ansible` or
-# `ansible-playbook` with ansible_python_interpreter = PyPy 3.7 (ESUS_TARGET_PYTHON); their
-# in-process parts still run on the controller's Python.
+# is what a CentOS 7 fleet runs. The module tests below (integration tier) run every module through
+# `ansible` or `ansible-playbook` with ansible_python_interpreter = PyPy 3.7 (ESUS_TARGET_PYTHON).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,14 +36,15 @@ version="$("$BIN/ansible" localhost -c local -m ansible.builtin.setup -a 'filter
 [ "${version%.*}" = "3.7" ] || die "os módulos não rodaram no Python 3.7 (viu '$version')"
 say "módulos rodando em Python $version (PyPy) com ansible-core $("$BIN/python" -c 'from ansible.module_utils.ansible_release import __version__ as v; print(v)') no controlador"
 
-M=tests/unit/plugins/modules
+M=tests/integration/plugins/modules
 if [ $# -gt 0 ]; then
   tests=("$@")
 else
+  # Only the integration tier runs the modules on a host interpreter; their in-process tests
+  # (tests/unit) would run on the controller's Python and prove nothing here.
   tests=("$M/test_pec_certificate.py" "$M/test_pec_rnds.py" "$M/test_pec_rnds_info.py"
-         "$M/test_pec_info.py::test_real_run_in_check_mode" "$M/test_rnds_auth.py")
+         "$M/test_pec_info.py" "$M/test_rnds_auth.py")
 fi
 start=$SECONDS
-# test_rnds_auth.py: only its module tests (the rest runs module_utils in the controller process).
-"$BIN/python" -m pytest -p no:cacheprovider -q -k "not test_rnds_auth.py or test_module_" "${tests[@]}"
+"$BIN/python" -m pytest -p no:cacheprovider -q "${tests[@]}"
 say "testes dos módulos de servidor em Python $version: ok ($((SECONDS - start)) s)"

@@ -26,14 +26,16 @@ cd "$ROOT"
 OUT="$ROOT/build/matrix"
 RESULTS="$OUT/results.tsv"
 # Fast tests that exercise ansible-core itself: the private-API compatibility layer, plugins
-# loaded by ansible (filters, tests, the inventory plugin with vault values), the report's
-# monitoring outputs and a module run through AnsibleModule. The inventory tests that compare
-# ansible-inventory's error text are left to `make unit`: ansible-core < 2.19 wraps that text at
-# 80 columns, which those assertions do not expect.
-INVENTORY=tests/unit/plugins/inventory/test_municipios.py
+# loaded by ansible (filters, tests, the inventory plugin with vault values, in a real play or
+# ansible-inventory run), the report's monitoring outputs and a module run through AnsibleModule and
+# through `ansible`. The inventory tests that compare ansible-inventory's error text are left to
+# `make integration`: ansible-core < 2.19 wraps that text at 80 columns, which those assertions do
+# not expect.
+INVENTORY=tests/integration/plugins/inventory/test_municipios.py
 MATRIX_UNIT_TESTS="${MATRIX_UNIT_TESTS:-tests/unit/plugins/plugin_utils tests/unit/plugins/filter tests/unit/plugins/test
+  tests/integration/plugins/filter tests/integration/plugins/test
   tests/unit/plugins/module_utils/test_brdocs.py tests/unit/plugins/module_utils/test_monitoring.py
-  tests/unit/plugins/modules/test_pec_info.py
+  tests/unit/plugins/modules/test_pec_info.py tests/integration/plugins/modules/test_pec_info.py
   $INVENTORY::test_example_list_shows_only_vault_ciphertext $INVENTORY::test_example_secrets_decrypt_when_used
   $INVENTORY::test_example_wrong_vault_password $INVENTORY::test_secrets_inline_and_whole_file}"
 

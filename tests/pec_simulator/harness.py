@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test helpers: start/stop real simulator processes on 127.0.0.1 and talk to them raw.
 
-Used by the pytest suites (tests/unit/pec_simulator, tests/unit/plugins/...)::
+Used by the pytest suites (tests/unit/pec_simulator, tests/unit/plugins/..., tests/integration/...)::
 
     sys.path.insert(0, "<repo>/tests/pec_simulator")
     from harness import Simulator, RawSession, cpf, sim_factory  # sim_factory is a pytest fixture

@@ -1,180 +1,52 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pytest fixtures for the unit tests.
+"""The unit tier calls Python code; it never starts Ansible, a browser or a container.
 
-Import path: makes ``ansible_collections.esus.rnds`` importable from this source tree (through the
-same ``build/collections`` link as ``make collection-link``; nothing to do under ansible-test) and
-puts ``tests/ca`` on ``sys.path`` so tests can ``import testca``.
-
-Fixtures (all certificates are generated at run time, nothing is committed):
-
-``test_ca``       session-scoped ``testca.TestCA()`` (ICP-shaped root, intermediate, non-ICP CA).
-``ecnpj_leaf``    session-scoped e-CNPJ A1 leaf (CNPJ 12345678000195, 365 days) from ``test_ca``.
-``make_pkcs12``   factory writing a PKCS#12 into ``tmp_path``::
-
-                      path = make_pkcs12(leaf=None, password="senha", flavour="aes",
-                                         name="certificado.pfx", **testca_kwargs)
-
-                  ``leaf`` defaults to ``ecnpj_leaf``; ``flavour`` is ``aes``, ``3des``,
-                  ``legacy-rc2`` or ``none``; other keyword arguments go to
-                  ``testca.write_pkcs12`` (``include_key``, ``include_chain``, ``key_override``).
-                  Returns a ``pathlib.Path`` (mode 0600).
-``make_cer``      factory writing a certificate alone: ``make_cer(leaf=None, encoding="der"|"pem",
-                  name="certificado.cer")`` -> ``pathlib.Path``.
-``ansible_env``   environment for running ``ansible``/``ansible-playbook`` from this tree in a
-                  subprocess (ANSIBLE_CONFIG, collections path, the venv's python, temp dirs
-                  under ``tmp_path``).
-``run_ansible``   ``run_ansible("ansible", "localhost", "-m", ..., input=None, env_extra=None)``
-                  -> ``subprocess.CompletedProcess`` (text, stdout/stderr captured, no check).
+tests/conftest.py (both tiers) sets the import path and gives the test CA fixtures. Here, every
+test runs with a guard on ``subprocess``: starting ``ansible``, ``ansible-playbook``,
+``ansible-runner`` (or any other ``ansible-*`` program), ``molecule``, ``chromium`` or ``docker`` fails
+the test with a message saying it belongs to tests/integration (the rule is in docs/testing.md).
+Other programs (the PEC simulator or the RNDS mock on 127.0.0.1, ``openssl``, the test CA's
+command line) are fine.
 """
 
 from __future__ import annotations
 
 import os
-import pathlib
+import shlex
 import subprocess
-import sys
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-CA_DIR = REPO_ROOT / "tests" / "ca"
-
-if str(CA_DIR) not in sys.path:
-    sys.path.insert(0, str(CA_DIR))
+INTEGRATION_ONLY = ("molecule", "chromium", "chromium-browser", "docker")
 
 
-def _collections_root():
-    """Directory that contains ``ansible_collections/esus/rnds`` pointing at this tree."""
-    if REPO_ROOT.parent.name == "esus" and REPO_ROOT.parent.parent.name == "ansible_collections":
-        return REPO_ROOT.parents[2]
-    root = REPO_ROOT / "build" / "collections"
-    link = root / "ansible_collections" / "esus" / "rnds"
-    if not os.path.lexists(str(link)):
-        link.parent.mkdir(parents=True, exist_ok=True)
+def integration_program(args):
+    """The program name when ``args`` (as given to subprocess.Popen) starts one of the integration tier."""
+    if isinstance(args, (str, bytes)):
         try:
-            os.symlink("../../../..", str(link))
-        except FileExistsError:  # another test run created it meanwhile
-            pass
-    return root
+            args = shlex.split(os.fsdecode(args))
+        except ValueError:
+            return None
+    args = [os.fsdecode(a) for a in args]
+    if not args:
+        return None
+    program = os.path.basename(args[0])
+    if program.startswith("ansible") or program in INTEGRATION_ONLY:
+        return program
+    return None
 
 
-COLLECTIONS_ROOT = _collections_root()
-if str(COLLECTIONS_ROOT) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS_ROOT))
+@pytest.fixture(autouse=True)
+def _no_integration_programs(monkeypatch):
+    original = subprocess.Popen._execute_child  # pylint: disable=protected-access
 
-import testca  # noqa: E402  pylint: disable=wrong-import-position
+    def guarded(self, args, *rest, **kwargs):
+        program = integration_program(args)
+        if program:
+            pytest.fail("teste unitário iniciou %r: testes que rodam o Ansible, o Chromium, o Docker ou o Molecule "
+                        "ficam em tests/integration (regra em docs/testing.md)" % program, pytrace=False)
+        return original(self, args, *rest, **kwargs)
 
-
-def _patch_module_args_fallback():
-    """ansible-core < 2.19 has no ansible.module_utils.testing: provide its patch_module_args.
-
-    Module tests call ``with patch_module_args({...}): module.main()``; before 2.19 the same is done
-    by setting ``ansible.module_utils.basic._ANSIBLE_ARGS``. Lets the version matrix run them.
-    """
-    try:
-        import ansible.module_utils.testing  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
-        return
-    except ImportError:
-        pass
-    import contextlib  # pylint: disable=import-outside-toplevel
-    import json  # pylint: disable=import-outside-toplevel
-    import types  # pylint: disable=import-outside-toplevel
-
-    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        args = dict(args or {})
-        args.setdefault("_ansible_remote_tmp", "/tmp")
-        args.setdefault("_ansible_keep_remote_files", False)
-        saved = basic._ANSIBLE_ARGS  # pylint: disable=protected-access
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")  # pylint: disable=protected-access
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved  # pylint: disable=protected-access
-
-    module = types.ModuleType("ansible.module_utils.testing")
-    module.patch_module_args = patch_module_args
-    sys.modules["ansible.module_utils.testing"] = module
-
-
-_patch_module_args_fallback()
-
-
-@pytest.fixture(scope="session")
-def test_ca():
-    return testca.TestCA()
-
-
-@pytest.fixture(scope="session")
-def ecnpj_leaf(test_ca):  # pylint: disable=redefined-outer-name
-    return test_ca.issue_ecnpj()
-
-
-@pytest.fixture
-def make_pkcs12(tmp_path, ecnpj_leaf):  # pylint: disable=redefined-outer-name
-    def factory(leaf=None, password="senha", flavour="aes", name="certificado.pfx", **kwargs):
-        path = tmp_path / name
-        testca.write_pkcs12(str(path), leaf or ecnpj_leaf, password, flavour=flavour, **kwargs)
-        return path
-
-    return factory
-
-
-@pytest.fixture
-def make_cer(tmp_path, ecnpj_leaf):  # pylint: disable=redefined-outer-name
-    def factory(leaf=None, encoding="der", name="certificado.cer"):
-        path = tmp_path / name
-        testca.write_cer(str(path), leaf or ecnpj_leaf, encoding=encoding)
-        return path
-
-    return factory
-
-
-@pytest.fixture
-def ansible_env(tmp_path):
-    bindir = os.path.dirname(sys.executable)
-    local_tmp = tmp_path / "ansible-tmp"
-    local_tmp.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        # ESUS_EXTRA_COLLECTIONS_PATH: collections the ansible-core under test lacks (ansible.posix
-        # for an ansible-core-only venv of the version matrix).
-        ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(
-            [str(COLLECTIONS_ROOT)] + [p for p in os.environ.get("ESUS_EXTRA_COLLECTIONS_PATH", "").split(os.pathsep) if p]),
-        # ESUS_TARGET_PYTHON: run the modules under another interpreter, as on an old PEC server
-        # (`make host-python` sets it to the oldest Python 3 this machine can get).
-        ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ESUS_TARGET_PYTHON") or sys.executable,
-        ANSIBLE_LOCAL_TEMP=str(local_tmp),
-        ANSIBLE_REMOTE_TEMP=str(local_tmp),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        PATH=bindir + os.pathsep + env.get("PATH", ""),
-        PYTHONDONTWRITEBYTECODE="1",
-        # The controller's memory of refused PEC logins: one per test, never the user's home.
-        ESUS_RNDS_STATE_DIR=os.environ.get("ESUS_RNDS_STATE_DIR") or str(tmp_path / "esus-rnds-state"),
-    )
-    return env
-
-
-@pytest.fixture
-def run_ansible(ansible_env):  # pylint: disable=redefined-outer-name
-    bindir = os.path.dirname(sys.executable)
-
-    def runner(program, *args, input=None, env_extra=None, timeout=300):  # pylint: disable=redefined-builtin
-        env = dict(ansible_env)
-        env.update(env_extra or {})
-        return subprocess.run(
-            [os.path.join(bindir, program)] + [str(a) for a in args],
-            input=input, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )
-
-    return runner
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", guarded)

@@ -21,12 +21,29 @@ callbacks are loaded; the wrappers installed here at import time are inherited b
 Each worker appends one JSON line per event to ``$ESUS_BENCH_COUNTER_LOG`` (O_APPEND writes of a
 few hundred bytes: atomic on Linux). The parent adds one line per task result (status, and the
 ``validation_cache`` origin that ``esus.rnds.pec_certificate`` reports: ``parsed``, ``disk`` or
-``memory``). With Mitogen the same wrappers are put on its action mixin when it is loaded.
-Nothing secret is written: host, task name, module name, origin.
+``memory``) and whether the task runs once per play (``run_once``).
+
+Where the controller's CPU goes, per task (cheap, always on):
+
+- each worker writes, when its ``TaskExecutor.run`` returns, its own CPU time (``RUSAGE_SELF``:
+  a forked process starts at zero, and the module processes it waited for are children, not
+  self): the templating, conditionals, loops and action plugin code of one task on one host;
+- the ansible-playbook process writes its own CPU time at each task start and at the end (the
+  difference between two marks is what the strategy spent on that task for every host: variable
+  managers, queueing, results, callbacks); the first mark is the start-up (imports, inventory,
+  playbook parsing).
+
+With ``$ESUS_BENCH_PROFILE_DIR`` set, each worker also runs ``TaskExecutor.run`` under cProfile
+(timer: the process's CPU time) and dumps the stats there (``worker-<pid>.prof``), for
+``bench.py --profile``.
+
+With Mitogen the same wrappers are put on its action mixin when it is loaded. Nothing secret is
+written: host, task name, module name, origin, CPU seconds.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import resource
@@ -49,8 +66,9 @@ DOCUMENTATION = """
 """
 
 LOG_ENV = "ESUS_BENCH_COUNTER_LOG"
+PROFILE_ENV = "ESUS_BENCH_PROFILE_DIR"
 # Set in each worker process by the TaskExecutor wrapper (one worker = one host and one task).
-_CURRENT = {"host": None, "task": None}
+_CURRENT = {"host": None, "task": None, "uuid": None}
 _PATCHED = set()
 
 
@@ -67,13 +85,34 @@ def _write(record):
         os.close(fd)
 
 
+def _self_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 4)
+
+
 def _wrap_executor():
     original = TaskExecutor.run
 
     def run(self, *args, **kwargs):
         _CURRENT["host"] = getattr(self._host, "name", None)
         _CURRENT["task"] = self._task.get_name()
-        return original(self, *args, **kwargs)
+        _CURRENT["uuid"] = getattr(self._task, "_uuid", None)
+        profile_dir = os.environ.get(PROFILE_ENV)
+        # CPU time, not wall time: the question is where the controller's CPU goes.
+        profiler = cProfile.Profile(time.process_time) if profile_dir else None
+        try:
+            if profiler is None:
+                return original(self, *args, **kwargs)
+            profiler.enable()
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                profiler.disable()
+                profiler.dump_stats(os.path.join(profile_dir, "worker-%d.prof" % os.getpid()))
+        finally:
+            # This worker's own CPU since the fork (module processes are children: not included).
+            _write({"k": "worker", "host": _CURRENT["host"], "task": _CURRENT["task"], "uuid": _CURRENT["uuid"],
+                    "cpu": _self_cpu()})
 
     TaskExecutor.run = run
 
@@ -88,7 +127,7 @@ def _wrap_action(cls, label):
 
         def _execute_module(self, *args, **kwargs):
             module_name = kwargs.get("module_name") or (args[0] if args else None)
-            _write({"k": "module", "host": _CURRENT["host"], "task": _CURRENT["task"],
+            _write({"k": "module", "host": _CURRENT["host"], "task": _CURRENT["task"], "uuid": _CURRENT["uuid"],
                     "module": module_name or self._task.action, "via": label})
             return execute(self, *args, **kwargs)
 
@@ -104,7 +143,8 @@ def _wrap_action(cls, label):
                 return low_level(self, *args, **kwargs)
             finally:
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                _write({"k": "command", "host": _CURRENT["host"], "task": _CURRENT["task"], "via": label,
+                _write({"k": "command", "host": _CURRENT["host"], "task": _CURRENT["task"], "uuid": _CURRENT["uuid"],
+                        "via": label,
                         "child_cpu": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 4)})
 
         cls._low_level_execute_command = _low_level_execute_command
@@ -120,6 +160,12 @@ _wrap_executor()
 _wrap_action(ActionBase, "ansible")
 
 
+def _run_once(task):
+    """True for a task that runs once per play (run_once: true), whatever the number of hosts."""
+    value = getattr(task, "run_once", False)
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "1"))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -132,15 +178,19 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         # The Mitogen strategy imports its mixin after the callbacks are loaded.
         _wrap_mitogen()
-        _write({"k": "task", "task": task.get_name(), "action": task.action})
+        _write({"k": "task", "task": task.get_name(), "action": task.action, "uuid": task._uuid,
+                "main_cpu": _self_cpu()})
+
+    def v2_playbook_on_stats(self, stats):
+        _write({"k": "end", "main_cpu": _self_cpu()})
 
     def _record(self, result, status):
         data = result._result if isinstance(result._result, dict) else {}
         items = data.get("results") if isinstance(data.get("results"), list) else [data]
         origins = [item.get("validation_cache") for item in items if isinstance(item, dict) and item.get("validation_cache")]
         _write({"k": "result", "host": result._host.get_name(), "task": result._task.get_name(),
-                "action": result._task.action, "status": status, "changed": bool(data.get("changed")),
-                "validation": origins})
+                "uuid": result._task._uuid, "action": result._task.action, "status": status,
+                "changed": bool(data.get("changed")), "once": _run_once(result._task), "validation": origins})
 
     def v2_runner_on_ok(self, result):
         self._record(result, "ok")

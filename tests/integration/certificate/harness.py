@@ -5,11 +5,13 @@
 
 Every "server" is a host with ``ansible_connection: local`` whose PEC installation is a temporary
 folder (``<tmp>/<host>/webserver``). The tests run the playbooks of this folder for real with
-``ansible-playbook`` (through the ``run_ansible`` fixture of tests/unit/conftest.py).
+``ansible-playbook`` (through the ``run_ansible`` fixture of tests/integration/conftest.py).
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
 import os
 import pathlib
@@ -19,6 +21,7 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 DEPLOY = HERE / "deploy.yml"
 ROLE = HERE / "role.yml"
+PKCS12_COUNTER = HERE / "pkcs12_counter"
 EXEC_RE = re.compile(r"^<(?P<host>[^>]+)> EXEC (?P<cmd>.*)$")
 PUT_RE = re.compile(r"^<(?P<host>[^>]+)> PUT ")
 TASK_RE = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
@@ -116,3 +119,19 @@ def tree(path):
             st = os.lstat(full)
             out.append((os.path.relpath(full, str(path)), st.st_mode, st.st_size, st.st_mtime_ns))
     return sorted(out)
+
+
+def pkcs12_counter_env(log):
+    """``env_extra`` for a run whose PKCS#12 openings are logged to ``log`` (see pkcs12_counter/sitecustomize.py)."""
+    path = [str(PKCS12_COUNTER)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"PYTHONPATH": os.pathsep.join(path), "ESUS_TEST_PKCS12_LOG": str(log)}
+
+
+def pkcs12_opened(log, *files):
+    """How many times each of ``files`` was opened according to ``log``, plus "outros" for any other content."""
+    names = dict((hashlib.sha256(pathlib.Path(f).read_bytes()).hexdigest(), pathlib.Path(f).name) for f in files)
+    counts = collections.Counter()
+    if pathlib.Path(log).exists():
+        for line in pathlib.Path(log).read_text(encoding="ascii").splitlines():
+            counts[names.get(line.split()[1], "outros")] += 1
+    return dict(counts)

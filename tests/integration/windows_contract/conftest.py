@@ -10,8 +10,8 @@ for the Windows disks, an inventory of hosts that present themselves as Windows
 folders are the mapped Windows folders, and helpers to run the collection's playbooks and read what the
 stand-ins recorded.
 
-The shared fixtures (test CA, PKCS#12 factory, ansible-playbook runner, simulators) come from
-tests/unit/conftest.py and tests/pec_simulator/harness.py, loaded by path.
+The shared fixtures (test CA, PKCS#12 factory, ansible-playbook runner) come from tests/conftest.py and
+tests/integration/conftest.py; the simulators from tests/pec_simulator/harness.py, loaded by path.
 """
 
 from __future__ import annotations
@@ -40,17 +40,11 @@ def _load(name, path):
     return module
 
 
-_UNIT = _load("esus_rnds_unit_conftest", REPO / "tests" / "unit" / "conftest.py")
 _SIM = _load("esus_rnds_simulator_harness", REPO / "tests" / "pec_simulator" / "harness.py")
 _DEMO = _load("esus_rnds_run_demo", REPO / "tests" / "demo" / "run_demo.py")
 STANDIN = _load("esus_rnds_standin_windows", HERE / "standin_windows.py")
 
-# Shared fixtures, re-exported so pytest finds them here.
-test_ca = _UNIT.test_ca
-ecnpj_leaf = _UNIT.ecnpj_leaf
-make_pkcs12 = _UNIT.make_pkcs12
-ansible_env = _UNIT.ansible_env
-run_ansible = _UNIT.run_ansible
+# The simulator fixture, re-exported so pytest finds it here.
 sim_factory = _SIM.sim_factory
 cpf = _SIM.cpf
 format_cpf = _SIM.format_cpf
@@ -75,8 +69,9 @@ def real_windows_docs():
 class WindowsLab(object):
     """Hosts that present themselves as Windows, the stand-ins' log and the mapped disks."""
 
-    def __init__(self, root, run_ansible_fixture, sim_factory_fixture):
+    def __init__(self, root, run_ansible_fixture, sim_factory_fixture, collections_root):
         self.root = pathlib.Path(root)
+        self.collections_root = str(collections_root)
         self.run_ansible = run_ansible_fixture
         self.sim_factory = sim_factory_fixture
         self.disks = self.root / "disks"
@@ -126,7 +121,7 @@ class WindowsLab(object):
 
     def playbook(self, name, *args):
         env = {
-            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(self.collections), str(_UNIT.COLLECTIONS_ROOT)]),
+            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(self.collections), self.collections_root]),
             "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
             STANDIN.LOG_ENV: str(self.log),
             STANDIN.ROOT_ENV: str(self.disks),
@@ -160,5 +155,5 @@ class WindowsLab(object):
 
 
 @pytest.fixture
-def windows_lab(tmp_path, run_ansible, sim_factory):  # pylint: disable=redefined-outer-name
-    return WindowsLab(tmp_path / "windows", run_ansible, sim_factory)
+def windows_lab(tmp_path, run_ansible, sim_factory, collections_path):  # pylint: disable=redefined-outer-name
+    return WindowsLab(tmp_path / "windows", run_ansible, sim_factory, collections_path)

@@ -6,6 +6,8 @@
 The HAR files are written by the tests (nothing committed, no real secret): one mimics a capture
 of the operations of the shipped ``modelo`` contract (round trip), one a PEC with other names,
 others carry passwords and cookies that must never reach the contract nor the task result.
+The action runs in process here; the shipped playbook runs for real in
+tests/integration/plugins/modules/test_pec_contract_from_har.py (which reuses the HAR helpers below).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import base64
 import json
 import os
 import stat
-import sys
 
 import pytest
 import yaml
@@ -22,13 +23,6 @@ import yaml
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import validate_contract
 from ansible_collections.esus.rnds.plugins.plugin_utils import _har, _har_secrets
 from ansible_collections.esus.rnds.plugins.plugin_utils._contracts import load_contract
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "pec_simulator"))
-
-from harness import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-PLAYBOOK = os.path.join(REPO, "playbooks", "pec_contract_from_har.yml")
 
 CPF = "12345678909"
 ADMIN_PASSWORD = "Adm!n-Ção 'x' $HOME"
@@ -487,41 +481,6 @@ def test_root_fields_and_collapse():
     doc = 'query X($a: Int) { a: certificado(id: $a) @include(if: true) { nome } contraChave ...F } fragment F on Q { b }'
     assert _har.root_fields(doc) == ["a", "contraChave"]
     assert _har.collapse('query  X {\n  a(s: "x   y")\n  b\n}') == 'query X { a(s: "x   y") b }'
-
-
-def test_playbook_runs_the_module(tmp_path, run_ansible):
-    src = write_har(tmp_path / "captura.har", model_har())
-    dest = tmp_path / "contracts" / "pb.yml"
-    # The shipped playbook, run as a user would (json callback to read the results).
-    vars_path = tmp_path / "vars.json"
-    vars_path.write_text(json.dumps({"har_file": src, "contract_file": str(dest), "contract_name": "pb",
-                                     "certificate": "fms.pfx", "requester_id": "4507"}), encoding="utf-8")
-    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
-    proc = run_ansible("ansible-playbook", "-i", "localhost,", "-e", "@" + str(vars_path), PLAYBOOK,
-                       env_extra=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    document = json.loads(proc.stdout)
-    results = [task["hosts"]["localhost"] for task in document["plays"][0]["tasks"]]
-    converted, summary = results[1], results[2]
-    assert converted["changed"] is True and converted["written"] is True
-    assert yaml.safe_load(dest.read_text(encoding="utf-8"))["name"] == "pb"
-    text = "\n".join(summary["msg"])
-    assert "gravado" in text and "playbooks/audit.yml --check" in text and str(dest) in text
-    assert "enable <- HabilitarCertificado" in text and "disable" in text
-    assert_clean(proc.stdout + proc.stderr)
-    # Second run through a task: idempotent; check mode + diff writes nothing new.
-    task = {"name": "har", "esus.rnds.pec_contract_from_har": {"src": src, "dest": str(dest), "name": "pb",
-                                                               "certificate": "fms.pfx", "requester_id": "4507"},
-            "register": "out"}
-    proc, (result,) = run_playbook(run_ansible, tmp_path / "r2", [task])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert result["changed"] is False
-    other = tmp_path / "other.yml"
-    task["esus.rnds.pec_contract_from_har"]["dest"] = str(other)
-    proc, (result,) = run_playbook(run_ansible, tmp_path / "r3", [task], check=True, diff=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert result["changed"] is True and not other.exists()
-    assert_clean(proc.stdout + proc.stderr)
 
 
 @pytest.mark.parametrize("value", [ADMIN_PASSWORD, JSESSIONID, XSRF, CPF])

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pec_info module: in process against temporary installations, then for real with ``ansible``."""
+"""The pec_info module in process against temporary installations.
+
+For real with ``ansible``: tests/integration/plugins/modules/test_pec_info.py.
+"""
 
 from __future__ import annotations
 
@@ -200,16 +203,3 @@ class _FakeModule(object):
 ])
 def test_service_state(binary, answer, error, state):
     assert pec_info.service_state(_FakeModule(binary, answer, error), "e-SUS-PEC")["state"] == state
-
-
-def test_real_run_in_check_mode(install, run_ansible, tmp_path):
-    chaves = install / "webserver" / "chaves"
-    chaves.mkdir(mode=0o750)
-    (chaves / "fms.pfx").write_bytes(b"x")
-    before = sorted(os.listdir(str(chaves)))
-    proc = run_ansible("ansible", "localhost", "-c", "local", "--check", "-m", "esus.rnds.pec_info",
-                       "-a", "install_dir=%s" % install)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout.split("=>", 1)[1])
-    assert result["changed"] is False and result["chaves"]["files"][0]["name"] == "fms.pfx"
-    assert sorted(os.listdir(str(chaves))) == before

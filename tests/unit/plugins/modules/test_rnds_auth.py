@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""rnds_auth: module_utils/_rnds_auth.py in process, and the module through `ansible` subprocesses.
+"""rnds_auth: module_utils/_rnds_auth.py in process.
 
 Every network test talks to the mock RNDS auth server (tests/rnds_mock/server.py) on 127.0.0.1.
-The DNS failure is produced without any DNS traffic: in process with a patched getaddrinfo, and
-in the `ansible` subprocess with a sitecustomize shim that refuses names under `.invalid`.
+The DNS failure is produced without any DNS traffic: getaddrinfo is patched. The module through
+`ansible` subprocesses: tests/integration/plugins/modules/test_rnds_auth.py.
 """
 
 from __future__ import annotations
@@ -27,48 +27,8 @@ from ansible_collections.esus.rnds.plugins.module_utils import _rnds_auth as rnd
 from ansible_collections.esus.rnds.plugins.module_utils._labels import render
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "rnds_mock"))
+from rnds_auth_fixtures import PASSWORD, closed_port, leaves, mock, mock_ca, pfx  # noqa: E402,F401  pylint: disable=wrong-import-position,import-error,unused-import
 from rnds_mock_harness import MockRnds  # noqa: E402  pylint: disable=wrong-import-position,import-error
-
-PASSWORD = testca.HARD_PASSWORD
-DENIED_CNPJ = "11222333000181"
-
-
-@pytest.fixture(scope="module")
-def mock_ca():
-    return testca.TestCA()
-
-
-@pytest.fixture(scope="module")
-def leaves(mock_ca):  # pylint: disable=redefined-outer-name
-    return {
-        "ok": mock_ca.issue_ecnpj(cnpj="12345678000195"),
-        "denied": mock_ca.issue_ecnpj(cnpj=DENIED_CNPJ, name="FUNDO MUNICIPAL NAO CREDENCIADO"),
-        "other": mock_ca.issue_ecnpj(cnpj="60701190000104", icp=False),
-    }
-
-
-@pytest.fixture(scope="module")
-def mock(tmp_path_factory, mock_ca):  # pylint: disable=redefined-outer-name
-    with MockRnds(tmp_path_factory.mktemp("mock-rnds"), mock_ca, deny_cnpjs=[DENIED_CNPJ]) as server:
-        yield server
-
-
-@pytest.fixture
-def pfx(tmp_path, leaves):  # pylint: disable=redefined-outer-name
-    def factory(which="ok", flavour="aes", password=PASSWORD, **kwargs):
-        path = tmp_path / ("%s-%s.pfx" % (which, flavour))
-        testca.write_pkcs12(str(path), leaves[which], password, flavour=flavour, **kwargs)
-        return str(path)
-
-    return factory
-
-
-def closed_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def assert_no_secret(result, *secrets):
@@ -131,13 +91,13 @@ def test_server_error_is_http(tmp_path, mock_ca, pfx):  # pylint: disable=redefi
     with MockRnds(tmp_path / "m", mock_ca, force_status=503) as server:
         result = rnds_auth.authenticate(pfx(), PASSWORD, url=server.token_url, ca_path=server.ca_file)
     assert (result["stage"], result["status_code"]) == ("http", 503)
-    assert "RNDS" in result["diagnosis"]
+    assert "respondeu HTTP 503: erro do lado da RNDS; tente de novo mais tarde" in result["diagnosis"]
 
 
 def test_wrong_path_is_http_404(mock, pfx):  # pylint: disable=redefined-outer-name
     result = rnds_auth.authenticate(pfx(), PASSWORD, url=mock.url + "/api/outra", ca_path=mock.ca_file)
     assert (result["stage"], result["status_code"]) == ("http", 404)
-    assert "URL" in result["diagnosis"]
+    assert "HTTP 404: a URL do serviço de autenticação está errada" in result["diagnosis"]
 
 
 def test_tcp_refused_on_closed_port(pfx):  # pylint: disable=redefined-outer-name
@@ -309,140 +269,6 @@ def test_openssl_password_never_in_argv(monkeypatch, pfx, mock):  # pylint: disa
 
 
 # ---------------------------------------------------------------------------------------------
-# The module, through `ansible localhost -m esus.rnds.rnds_auth`
-
-SHIM = r'''
-import os, socket, sys
-_marker = os.environ.get("RNDS_TEST_SHIM_MARKER")
-_getaddrinfo = socket.getaddrinfo
-def _no_invalid(host, *args, **kwargs):
-    if isinstance(host, str) and host.rstrip(".").endswith(".invalid"):
-        if _marker:
-            with open(_marker, "a") as handle:
-                handle.write("dns %s\n" % host)
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    return _getaddrinfo(host, *args, **kwargs)
-socket.getaddrinfo = _no_invalid
-if os.environ.get("RNDS_TEST_NO_CRYPTOGRAPHY") == "1":
-    sys.modules["cryptography"] = None
-'''
-
-
-@pytest.fixture
-def shim_env(tmp_path):
-    folder = tmp_path / "shim"
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(SHIM)
-    marker = tmp_path / "shim-marker"
-    env = {"PYTHONPATH": str(folder), "RNDS_TEST_SHIM_MARKER": str(marker)}
-    return env, marker
-
-
-def run_module(run_ansible, tmp_path, args, *extra, env_extra=None):
-    """Run the module ad hoc; secrets go through a vars file, not the command line."""
-    varfile = tmp_path / "vars.json"
-    varfile.write_text(json.dumps({"rnds_test_args": args}, ensure_ascii=False))
-    module_args = " ".join("%s={{ rnds_test_args.%s }}" % (key, key) for key in sorted(args))
-    proc = run_ansible(
-        "ansible", "localhost", "-m", "esus.rnds.rnds_auth", "-a", module_args,
-        "-e", "@%s" % varfile, *extra, env_extra=env_extra,
-    )
-    output = proc.stdout + proc.stderr
-    marker = "localhost | "
-    assert marker in proc.stdout, output
-    text = proc.stdout[proc.stdout.index(marker):]
-    result = json.loads(text[text.index("{"):text.rindex("}") + 1])
-    return proc, result, output
-
-
-def test_module_authenticated_token_never_shown(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
-    before = set(mock.tokens())
-    args = dict(path=pfx(flavour="legacy-rc2"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
-    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
-    assert proc.returncode == 0, output
-    assert result["authenticated"] is True
-    assert result["changed"] is False
-    assert result["stage"] == "ok" and result["status_code"] == 200 and result["expires_in"] == 1800
-    issued = set(mock.tokens()) - before
-    assert len(issued) == 1
-    for token in issued:
-        assert token not in output
-    assert PASSWORD not in output
-    assert "access_token" not in output
-
-
-def test_module_check_mode_still_authenticates(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx(), passphrase=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
-    proc, result, output = run_module(run_ansible, tmp_path, args, "--check")
-    assert proc.returncode == 0, output
-    assert result["authenticated"] is True and result["changed"] is False
-
-
-def test_module_refused_is_reported_not_failed(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx("other"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
-    proc, result, output = run_module(run_ansible, tmp_path, args)
-    assert proc.returncode == 0, output
-    assert result["authenticated"] is False and result["stage"] == "tls"
-
-
-def test_module_fail_on_error(run_ansible, tmp_path, mock, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx("denied"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file,
-                fail_on_error=True)
-    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
-    assert proc.returncode != 0
-    assert "FAILED" in proc.stdout
-    assert result["stage"] == "http" and result["status_code"] == 403
-    assert "credenciado" in result["msg"]
-    assert PASSWORD not in output
-
-
-def test_module_tcp_refused(run_ansible, tmp_path, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx(), password=PASSWORD, url="https://127.0.0.1:%d/api/token" % closed_port())
-    proc, result, output = run_module(run_ansible, tmp_path, args)
-    assert proc.returncode == 0, output
-    assert result["stage"] == "tcp"
-
-
-def test_module_dns_failure_without_dns_traffic(run_ansible, tmp_path, pfx, shim_env):  # pylint: disable=redefined-outer-name
-    env, marker = shim_env
-    args = dict(path=pfx(), password=PASSWORD, url="https://ehr-auth.rnds.invalid/api/token")
-    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra=env)
-    assert proc.returncode == 0, output
-    assert result["stage"] == "dns"
-    assert "ehr-auth.rnds.invalid" in result["diagnosis"]
-    assert "dns ehr-auth.rnds.invalid" in marker.read_text()  # the shim answered, not a resolver
-
-
-def test_module_host_without_cryptography_uses_openssl(run_ansible, tmp_path, mock, pfx, shim_env):  # pylint: disable=redefined-outer-name
-    env, dummy = shim_env
-    env["RNDS_TEST_NO_CRYPTOGRAPHY"] = "1"
-    args = dict(path=pfx(flavour="legacy-rc2"), password=PASSWORD, url=mock.token_url, ca_path=mock.ca_file)
-    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra=env)
-    assert proc.returncode == 0, output
-    assert result["authenticated"] is True, result["diagnosis"]
-    assert result["certificate_backend"] == "openssl"
-
-
-@pytest.mark.parametrize("key", ["passphrase", "password"])
-def test_module_wrong_password_names_the_option(run_ansible, tmp_path, pfx, key):  # pylint: disable=redefined-outer-name
-    wrong = PASSWORD + " errada"
-    args = {"path": pfx(), key: wrong, "url": "https://127.0.0.1:1/api/token", "fail_on_error": True,
-            "option_labels": {"passphrase": "rnds_certificate_password"}}
-    proc, result, output = run_module(run_ansible, tmp_path, args, "-vvvv")
-    assert proc.returncode != 0, output
-    assert result["stage"] == "certificate"
-    assert result["msg"].startswith("Senha do certificado incorreta") and "confira rnds_certificate_password" in result["msg"]
-    assert wrong not in output and PASSWORD not in output  # no_log on the option and on its alias
-
-
-def test_module_rejects_plain_http_url(run_ansible, tmp_path, pfx):  # pylint: disable=redefined-outer-name
-    args = dict(path=pfx(), password=PASSWORD, url="http://127.0.0.1:1/api/token")
-    proc, result, dummy = run_module(run_ansible, tmp_path, args)
-    assert proc.returncode != 0
-    assert "https" in result["msg"]
-
-
-# ---------------------------------------------------------------------------------------------
 # ca_path given but unusable: a clear error, never the system trust store instead
 
 
@@ -514,16 +340,3 @@ def test_unreadable_ca_path_is_a_clear_error(mock, tmp_path):  # pylint: disable
     finally:
         import shutil  # pylint: disable=import-outside-toplevel
         shutil.rmtree(private, ignore_errors=True)
-
-
-@pytest.mark.parametrize("labels,shown", [(None, "ca_path"), ({"ca_path": "rnds_auth_ca_path"}, "rnds_auth_ca_path")])
-def test_module_fails_on_missing_ca_path_even_without_fail_on_error(run_ansible, tmp_path, mock, pfx, labels, shown):  # pylint: disable=redefined-outer-name
-    missing = str(tmp_path / "ac-que-nao-existe.pem")
-    args = dict(path=pfx(), passphrase=PASSWORD, url=mock.token_url, ca_path=missing)
-    if labels:
-        args["option_labels"] = labels
-    proc, result, output = run_module(run_ansible, tmp_path, args, env_extra={"SSL_CERT_FILE": mock.ca_file})
-    assert proc.returncode != 0, output
-    assert result["stage"] == "ca_path" and "%s=%s não existe" % (shown, missing) in result["msg"], result
-    assert result["diagnosis"] == result["msg"] and "{option:" not in output
-    assert PASSWORD not in output

@@ -12,7 +12,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-for path in (HERE, os.path.join(REPO, "tests", "unit", "hardening")):
+for path in (HERE, os.path.join(REPO, "tests", "integration", "hardening")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
@@ -21,7 +21,7 @@ import hardening_lab  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def collections_root():
-    """The collections path holding esus.rnds (tests/unit/conftest.py makes the link)."""
+    """The collections path holding esus.rnds (tests/conftest.py makes the link)."""
     root = os.path.join(REPO, "build", "collections")
     assert os.path.isdir(os.path.join(root, "ansible_collections", "esus", "rnds", "playbooks")), root
     return root

@@ -218,6 +218,28 @@ def fatal_messages(output, task=None):
     return found
 
 
+FAILURE_RE = re.compile(r"^(?:fatal: \[(?P<host>[^\]]+)\]: FAILED!|failed: \[(?P<item_host>[^\]]+)\] \(item=.*?\)) => (?=\{)",
+                        re.M)
+
+
+def failure_messages(output):
+    """{host: [msg, ...]} of every failed task and loop item in ``output``: ``fatal: [host]: FAILED! => {...}``
+    and ``failed: [host] (item=...) => {...}``, the result on one line or indented over several (-vvvv);
+    a failure followed by ``...ignoring`` is left out; a delegated host ``[a -> b]`` counts for ``a``."""
+    found, decoder = {}, json.JSONDecoder()
+    for match in FAILURE_RE.finditer(output):
+        host = (match.group("host") or match.group("item_host")).split(" -> ")[0]
+        try:
+            result, end = decoder.raw_decode(output, match.end())
+        except ValueError:
+            result, end = {"msg": output[match.end():output.find("\n", match.end())]}, match.end()
+        if output[end:].lstrip().startswith("...ignoring"):
+            continue
+        msg = result.get("msg") or ""
+        found.setdefault(host, []).append(msg if isinstance(msg, str) else json.dumps(msg, ensure_ascii=False))
+    return found
+
+
 NOT_AUTHENTICATED = "NaoAutenticadoException"
 
 
@@ -317,6 +339,61 @@ def kill_tree(proc):
             time.sleep(0.01)
 
 
+# TCP states of /proc/net/tcp that still hold a request (LISTEN, TIME_WAIT and CLOSE hold none).
+_IDLE_TCP_STATES = ("0A", "06", "07")
+
+
+def open_connections(port):
+    """How many TCP connections to 127.0.0.1:``port`` are still open on the server side."""
+    count = 0
+    with open("/proc/net/tcp", "r", encoding="ascii") as handle:
+        next(handle)
+        for line in handle:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] not in _IDLE_TCP_STATES:
+                count += 1
+    return count
+
+
+def wait_until_idle(port, timeout=30):
+    """Poll until the PEC on ``port`` has answered every request it received (no connection left open).
+
+    A client killed with a request in flight leaves the server thread working on it (a slow PEC,
+    a login that opens a session): its connection stays open on the server side until the answer
+    is written, so "no open connection" is the event that the PEC is done, without a guessed sleep.
+    """
+    deadline = time.monotonic() + timeout
+    while open_connections(port):
+        assert time.monotonic() < deadline, "o PEC na porta %d não terminou os pedidos em %d s" % (port, timeout)
+        time.sleep(0.01)
+
+
+class LogTail:
+    """Complete lines appended to a file since the tail was made (polled: no inotify)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = os.path.getsize(path) if os.path.exists(path) else 0
+        self.lines = 0
+        self._partial = b""
+
+    def poll(self):
+        """Read what was appended; returns the number of complete new lines so far."""
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            return self.lines
+        if size > self.offset:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(size - self.offset)
+            self.offset += len(data)
+            data = self._partial + data
+            self.lines += data.count(b"\n")
+            self._partial = data[data.rfind(b"\n") + 1:]
+        return self.lines
+
+
 # ------------------------------------------------------------------------------------------
 # The lab
 
@@ -399,6 +476,10 @@ class Host:
 
     def request_mark(self):
         return len(self.sim.requests())
+
+    def request_tail(self):
+        """A LogTail of the PEC's request log (one line per request, written before its answer leaves)."""
+        return LogTail(os.path.join(self.sim.state_dir, "requests.jsonl"))
 
 
 class Lab:

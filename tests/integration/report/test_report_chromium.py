@@ -22,7 +22,8 @@ import tempfile
 
 import pytest
 
-_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_fleet.py")
+# The synthetic fleet the unit tests of the report use too.
+_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "unit", "report", "sample_fleet.py")
 _spec = importlib.util.spec_from_file_location("esus_rnds_sample_fleet_chromium", _SAMPLE)
 sf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sf)

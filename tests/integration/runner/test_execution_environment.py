@@ -35,9 +35,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 BIN = os.path.dirname(sys.executable)
 # import name -> distribution name, for the third-party imports the collection is allowed to have
 KNOWN_DISTRIBUTIONS = {"cryptography": "cryptography"}
-# Imported on the controller but installed with ansible-core itself (its own dependency), so the
-# image has it without a line in the collection's requirements.
-PROVIDED_BY_ANSIBLE_CORE = {"yaml": "pyyaml"}
+# Imported on the controller but installed with ansible-core itself (its own dependencies: PyYAML, and
+# Jinja2 for the report template), so the image has them without a line in the collection's requirements.
+PROVIDED_BY_ANSIBLE_CORE = {"yaml": "pyyaml", "jinja2": "jinja2"}
 FQCN_RE = re.compile(r"^\s*-?\s*([a-z0-9_]+)\.([a-z0-9_]+)\.([a-z0-9_]+):", re.M)
 
 

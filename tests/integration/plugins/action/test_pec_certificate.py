@@ -4,7 +4,9 @@
 """The pec_certificate action plugin: controller-side validation, cache, vault, secrets, round trips.
 
 Real runs: ansible-playbook against ``ansible_connection: local`` hosts whose PEC installations
-are temporary folders (see tests/integration/certificate/harness.py).
+are temporary folders (see tests/integration/certificate/harness.py). What needs no playbook (cache
+key, validity refresh, vault in memory) is in tests/unit/plugins/action/test_pec_certificate_in_process.py;
+the certificate policy in tests/unit/plugins/plugin_utils/test_certificate_policy.py.
 """
 
 from __future__ import annotations
@@ -13,15 +15,10 @@ import base64
 import datetime
 import hashlib
 import importlib.util
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import testca
-
-from ansible_collections.esus.rnds.plugins.action import pec_certificate as action
 
 # Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
 _HARNESS = importlib.util.spec_from_file_location(
@@ -277,60 +274,27 @@ def test_vault_encrypted_source(lab, pfx, tmp_path, run_ansible):
     assert harness.module_runs(proc.stdout) == {}
 
 
-def test_vault_source_is_decrypted_in_memory_only(pfx, tmp_path):
-    """The plugin reads through the loader's in-memory vault support, never get_real_file()."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.vault import VaultSecret
-
-    plain = pfx.read_bytes()
-    vault_pass = tmp_path / "vault-pass"
-    vault_pass.write_text("senha-do-vault\n")
-    encrypted = tmp_path / "fms.pfx"
-    encrypted.write_bytes(plain)
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt",
-                    "--vault-password-file", str(vault_pass), str(encrypted)], check=True, capture_output=True)
-    loader = DataLoader()
-    loader.set_vault_secrets([("default", VaultSecret(b"senha-do-vault"))])
-    plugin = action.ActionModule.__new__(action.ActionModule)
-    plugin._loader = loader
-    assert plugin._load_bytes(str(encrypted), "fms.pfx") == plain
-    assert not loader._tempfiles  # get_real_file() would have left a decrypted copy here
-
-
 # ----------------------------------------------------------------------------- cache
 
-def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12):
+def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12, tmp_path):
+    """Counted from outside the collection: every PKCS#12 that cryptography opens, in any process of the run."""
     other = make_pkcs12(password=PASSWORD, name="outro.p12", flavour="legacy-rc2")
     hosts = ["h%d" % i for i in range(1, 9)]
     for host in hosts:
         lab.add_host(host)
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
+    log = tmp_path / "pkcs12-abertos.log"
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert harness.pkcs12_opened(log, pfx, other) == {pfx.name: 1}
+    # what the hosts are told (documented return value): the other seven workers read the run's disk cache
     origins = sorted(results[h]["validation_cache"] for h in hosts)
     assert origins == ["disk"] * 7 + ["parsed"], origins
-    # another file in the same run is parsed on its own: run the role-like loop through the role test
-    proc, results = lab.deploy({"src": str(other), "password": PASSWORD})
+    # another file, next run: opened once too (the cache key is the file and its password, never a stale entry)
+    log.unlink()
+    proc, results = lab.deploy({"src": str(other), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert harness.pkcs12_opened(log, pfx, other) == {other.name: 1}
     assert sorted(results[h]["validation_cache"] for h in hosts) == ["disk"] * 7 + ["parsed"]
-
-
-def test_cache_key_depends_on_password_and_file(tmp_path):
-    path = tmp_path / "a.pfx"
-    path.write_bytes(b"x")
-    st = os.stat(str(path))
-    assert action._cache_key(str(path), st, "a") != action._cache_key(str(path), st, "b")
-    path.write_bytes(b"xy")
-    assert action._cache_key(str(path), st, "a") != action._cache_key(str(path), os.stat(str(path)), "a")
-    # the key is secret: an HMAC, not a plain hash of the password
-    assert hashlib.sha256(b"a").hexdigest() not in action._cache_key(str(path), st, "a")
-
-
-def test_refresh_validity_recomputes_days():
-    facts = {"not_before": "2020-01-01T00:00:00Z", "not_after": "2020-01-11T00:00:00Z", "days_remaining": 999}
-    now = datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.timezone.utc)
-    fresh = action.refresh_validity(facts, now)
-    assert fresh["days_remaining"] == 9 and fresh["expired"] is False and fresh["not_yet_valid"] is False
-    late = action.refresh_validity(facts, datetime.datetime(2020, 2, 1, tzinfo=datetime.timezone.utc))
-    assert late["expired"] is True and late["days_remaining"] < 0
 
 
 # ----------------------------------------------------------------------------- weak password inside a fact

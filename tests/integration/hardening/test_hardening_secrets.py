@@ -73,11 +73,17 @@ def test_no_secret_in_output_files_or_command_lines(lab, test_ca):
     assert site.recap["pec-ok"]["failed"] == 0, site.output
     for host in ("pec-certpw", "pec-adminpw", "pec-expired", "pec-down"):
         assert site.recap[host]["failed"] == 1, (host, site.output)
-    assert "senha" in site.output and "expirou" in site.output
-    # the wrong admin password was refused once (check run), then never sent again (the controller remembers)
-    assert "login recusado" in dict(runs)["site --check --diff"].output
-    assert "já foi recusada" in site.output
-    assert "PEC não responde" in site.output
+    # each host failed for its own reason, said in its own failure message
+    failures = hardening_lab.failure_messages(site.output)
+    expected = {"pec-certpw": "Senha do certificado incorreta",
+                "pec-expired": "expirou em",
+                # refused once (check run), then never sent again: the controller remembers
+                "pec-adminpw": "já foi recusada pelo PEC deste host",
+                "pec-down": "PEC não responde em %s" % down.sim.url}
+    for host, fragment in expected.items():
+        assert any(fragment in message for message in failures.get(host, [])), (host, fragment, failures)
+    assert any("login recusado para o CPF %s" % adminpw.admin_cpf in message
+               for message in hardening_lab.failure_messages(dict(runs)["site --check --diff"].output)["pec-adminpw"])
     assert all("<pec-ok> EXEC" in proc.output for _label, proc in runs)  # -vvvv shows the connection
     assert '"plays"' in dict(runs)["audit json"].stdout
     rotate = dict(runs)["rotate --diff"]
