@@ -66,6 +66,11 @@ if str(COLLECTIONS_ROOT) not in sys.path:
 
 import testca  # noqa: E402  pylint: disable=wrong-import-position
 
+# The between-runs certificate store (plugins/plugin_utils/_validation_store.py) is off in every test unless
+# the test turns it on with a folder of its own: a validation_cache origin or a count of PKCS#12 openings must
+# not depend on an earlier test or on the user's ~/.cache. Inherited by every ansible-playbook a test starts.
+os.environ["ESUS_RNDS_CERTIFICATE_CACHE"] = "off"
+
 
 def _patch_module_args_fallback():
     """ansible-core < 2.19 has no ansible.module_utils.testing: provide its patch_module_args.

@@ -15,6 +15,10 @@ Those entries hold only non-secret certificate facts, and their names are an HMA
 random key generated when this plugin is imported by the ansible-playbook parent process: the
 key is inherited by the forked workers, lives only in memory and is never written anywhere, so
 nothing derived from the password can be read back from disk.
+
+Between runs, a file that passed validation is remembered by the SHA-256 of its bytes
+(``plugin_utils/_validation_store.py``): a later run reuses the facts only for the same bytes and a
+password that verifies the file's MAC, instead of opening it again.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     password_masks_facts,
 )
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
+from ansible_collections.esus.rnds.plugins.plugin_utils import _validation_store
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import deploy_from_inventory
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_policy import evaluate
@@ -235,9 +240,11 @@ class ActionModule(ActionBase):
             if entry is not None and ("error" in entry or entry.get("sha256") == sha256):
                 origin = "disk"
             else:
-                entry = self._inspect(content, password, sha256, os.path.basename(src))
+                entry, origin = _validation_store.lookup(content, password), "store"
+                if entry is None:
+                    entry, origin = self._inspect(content, password, sha256, os.path.basename(src)), "parsed"
+                    _validation_store.remember(entry)
                 _disk_put(digest, entry)
-                origin = "parsed"
         _MEMORY_CACHE[digest] = (entry, content)
         if "error" in entry:
             raise CertificateRefused(entry["error"])

@@ -208,6 +208,13 @@ notes:
     (M(esus.rnds.pkcs12_info), M(esus.rnds.rnds_auth), M(esus.rnds.pec_rnds)) return such facts masked as
     C(********). The checks of this action (O(expected_cnpj) included) run on the controller on the facts as
     read, never on masked values.
+  - Opening a PKCS#12 file costs the controller about 40 ms of CPU. A file that passed validation is
+    remembered between runs, by the SHA-256 of its bytes, in C($ESUS_RNDS_CERTIFICATE_CACHE) or else
+    C($XDG_CACHE_HOME/esus.rnds/certificates) (C(~/.cache/esus.rnds/certificates)); C(ESUS_RNDS_CERTIFICATE_CACHE=off)
+    turns this off. The entries hold only the public facts of RV(certificate) (no password, no key); one is
+    used only for the same bytes and when the password of this task verifies the file's integrity MAC;
+    the time-dependent facts and the policy checks are evaluated again at every run. A folder that is a
+    symbolic link, not owned by the user running Ansible, or open to group or others is not used.
 seealso:
   - module: esus.rnds.pec_info
   - module: esus.rnds.pkcs12_info
@@ -349,7 +356,8 @@ size:
 validation_cache:
   description:
     - Where the controller-side validation came from in this task, C(parsed) (the file was opened),
-      C(disk) (a result of another host in the same run) or C(memory) (an earlier item of the same loop).
+      C(disk) (a result of another host in the same run), C(memory) (an earlier item of the same loop) or
+      C(store) (an earlier run validated the same bytes, and the password verified the file's MAC; see the notes).
   returned: always (added by the action plugin)
   type: str
   sample: disk

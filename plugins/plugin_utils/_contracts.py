@@ -12,7 +12,6 @@ module, so PEC servers never need PyYAML nor the file.
 import os
 import re
 
-import yaml
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
@@ -22,6 +21,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import normalize_url, normalize_username
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
+from ansible_collections.esus.rnds.plugins.plugin_utils import _yaml
 from ansible_collections.esus.rnds.plugins.plugin_utils._refused_logins import RefusedLogins
 
 DEFAULT_CONTRACT = "modelo"
@@ -72,8 +72,8 @@ def load_contract(value, base_dir=None):
     if key not in _CACHE:
         try:
             with open(path, "rb") as handle:
-                data = yaml.safe_load(handle.read().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+                data = _yaml.safe_load(handle.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, _yaml.YAMLError) as exc:
             raise ContractError("o contrato da API do PEC %s não é um YAML/JSON legível: %s" % (path, to_native(exc)))
         _CACHE[key] = validate_contract(data, source=path)
     return _CACHE[key]

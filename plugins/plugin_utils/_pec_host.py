@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import os
 
-import yaml
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
+from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities, _yaml
 
 LINUX = "Linux"
 WINDOWS = "Windows"
@@ -99,7 +98,7 @@ def role_spec(role):
     if role not in _SPECS:
         path = os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")
         with open(path, "rb") as handle:
-            data = yaml.safe_load(handle.read().decode("utf-8"))
+            data = _yaml.safe_load(handle.read().decode("utf-8"))
         _SPECS[role] = dict(data["argument_specs"]["main"].get("options") or {})
     return _SPECS[role]
 

@@ -297,6 +297,43 @@ def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12, tmp_pat
     assert sorted(results[h]["validation_cache"] for h in hosts) == ["disk"] * 7 + ["parsed"]
 
 
+def test_between_runs_store_reuses_a_validation_only_for_the_same_bytes_and_a_password_that_opens_them(
+        lab, pfx, make_pkcs12, tmp_path):
+    """plugin_utils/_validation_store: the second run opens no PKCS#12 (counted from outside the collection)."""
+    store = tmp_path / "store"
+    log = tmp_path / "pkcs12-abertos.log"
+    env = dict(harness.pkcs12_counter_env(log), ESUS_RNDS_CERTIFICATE_CACHE=str(store))
+    lab.add_host("h1")
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD}, "-vvvv", env_extra=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first = results["h1"]
+    assert first["validation_cache"] == "parsed"
+    assert harness.pkcs12_opened(log, pfx) == {pfx.name: 1}
+    entries = list(store.iterdir())
+    assert len(entries) == 1 and oct(entries[0].stat().st_mode & 0o777) == "0o600"
+    assert_no_secret(entries[0].read_text(encoding="utf-8") + proc.stdout + proc.stderr, pfx.read_bytes())
+    # same bytes, same password: the facts come from the store, nothing is opened
+    log.unlink()
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD}, env_extra=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert results["h1"]["validation_cache"] == "store"
+    # days_remaining is recomputed at each run (the store keeps not_after): it may tick between two runs
+    assert dict(results["h1"]["certificate"], days_remaining=0) == dict(first["certificate"], days_remaining=0)
+    assert harness.pkcs12_opened(log, pfx) == {}
+    # a wrong password is never answered from the store: refused as without it
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": "senha errada", "name": "outro.pfx"}, env_extra=env)
+    assert results["h1"]["failed"] is True and "senha" in results["h1"]["msg"]
+    assert "validation_cache" not in results["h1"]
+    assert not (lab.chaves("h1") / "outro.pfx").exists()
+    # new bytes (a renewed certificate under the same name): opened again
+    log.unlink(missing_ok=True)
+    pfx.write_bytes(make_pkcs12(password=PASSWORD, name="renovado.pfx").read_bytes())
+    proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD}, env_extra=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert results["h1"]["validation_cache"] == "parsed" and results["h1"]["changed"] is True
+    assert harness.pkcs12_opened(log, pfx) == {pfx.name: 1}
+
+
 # ----------------------------------------------------------------------------- weak password inside a fact
 
 def test_password_inside_the_cnpj_is_warned_and_the_cnpj_check_uses_the_real_value(lab, test_ca, make_pkcs12):
