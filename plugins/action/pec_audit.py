@@ -11,7 +11,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import connection_argument_spec
-from ansible_collections.esus.rnds.plugins.plugin_utils._audit import gather
+from ansible_collections.esus.rnds.plugins.plugin_utils._audit import ROLE, gather
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, options_from_host
 
 ARGUMENT_SPEC = dict(
     return_contra_chave=dict(type="bool", default=False),
@@ -23,6 +24,8 @@ ARGUMENT_SPEC = dict(
     **connection_argument_spec()
 )
 
+HOST_OPTIONS = tuple(name for name in ARGUMENT_SPEC if name != "option_labels")
+
 
 class ActionModule(ActionBase):
 
@@ -33,6 +36,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        try:
+            # the options the task leaves out come from the host's variables (option_labels names them)
+            self._task.args = options_from_host(from_action(self, task_vars, ROLE), self._task.args, HOST_OPTIONS)
+        except HostValuesError:
+            pass  # gather() reports the host's variables that cannot be used
         try:
             dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         except AnsibleActionFail as exc:

@@ -36,6 +36,7 @@ import tempfile
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
@@ -58,12 +59,21 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
 from ansible_collections.esus.rnds.plugins.plugin_utils import _validation_store
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
+from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import ROLE as INVENTORY_ROLE
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import deploy_from_inventory
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_policy import evaluate
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import connection_is_powershell
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import (
+    HostValuesError,
+    connection_is_powershell,
+    from_action,
+    options_from_host,
+)
 from ansible_collections.esus.rnds.plugins.plugin_utils._windows_chaves import deploy_windows
 
 MODULE_NAME = "esus.rnds.pec_certificate"
+# With from_inventory: the options that, left out of the task, take the value of the variable option_labels names.
+HOST_OPTIONS = ("owner", "group", "mode", "dir_mode", "backup", "prune", "min_days_remaining", "require_icp_brasil",
+                "windows_service_account")
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
 CACHE_VERSION = 1
 # A real A1 .pfx/.p12 is a few KiB. Anything bigger than this is refused before it is read (an
@@ -266,6 +276,13 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        try:
+            if boolean(self._task.args.get("from_inventory", False), strict=False):
+                # the roles' way: the options the task leaves out come from the host's variables
+                self._task.args = options_from_host(from_action(self, task_vars, INVENTORY_ROLE), self._task.args,
+                                                    HOST_OPTIONS)
+        except HostValuesError as exc:
+            return dict(result, failed=True, msg=exc.message)
         try:
             dummy, args = self.validate_argument_spec(argument_spec=certificate_argument_spec())
         except AnsibleActionFail as exc:

@@ -11,7 +11,12 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
 from ansible_collections.esus.rnds.plugins.plugin_utils._auth_inventory import auth_for_entries, refused
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, lift_facts
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import (
+    HostValuesError,
+    from_action,
+    lift_facts,
+    options_from_host,
+)
 
 MODULE = "esus.rnds.rnds_auth"
 # The role whose argument spec documents the variables read with from_inventory.
@@ -36,6 +41,8 @@ class ActionModule(ActionBase):
             return result
         try:
             host = from_action(self, task_vars, ROLE)
+            # the options the task leaves out come from the host's variables (option_labels names them)
+            args = options_from_host(host, args, ("environment", "url"))
             entries = host.municipios(require=["rnds_certificate_name", "rnds_certificate_password"])
         except HostValuesError as exc:
             return dict(result, failed=True, msg=exc.message)

@@ -22,6 +22,9 @@ description:
   - A municipality without admin login or certificate password in the inventory is reported, never sent to the PEC.
   - A failure of any part (server unreachable, PEC down, wrong password, a file that would not deploy) is recorded in
     the result for the report; the task itself does not fail because of the server.
+  - Each option the task leaves out takes the value of the host variable O(option_labels) names for it (for example
+    C(timeout) from C(rnds_pec_timeout)), read and checked with the other variables of the host; an unset or empty variable
+    leaves the option's default. The role C(esus.rnds.audit) passes only O(option_labels).
   - O(option_labels) goes to every module the task runs (pec_info, pec_rnds_info, rnds_auth - where the labels of
     O(auth_environment) and O(auth_url) name its C(environment) and C(url) -, pec_certificate), so their messages name
     the variables of the caller.

@@ -181,6 +181,10 @@ options:
         argument spec).
       - Each distinct file is validated, then deployed (one module execution per file on Linux); the result lists
         them in RV(results) and their fingerprints in RV(fingerprints). O(keep) becomes the host's own files.
+      - Each of O(owner), O(group), O(mode), O(dir_mode), O(backup), O(prune), O(min_days_remaining),
+        O(require_icp_brasil) and O(windows_service_account) that the task leaves out takes the value of the host
+        variable O(option_labels) names for it (for example C(owner) from C(rnds_chaves_owner)), read and checked with the
+        others; an unset or empty variable leaves the option's default. The role C(esus.rnds.certificate) works this way.
     type: bool
     default: false
   windows_service_account:

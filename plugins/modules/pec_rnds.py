@@ -148,6 +148,10 @@ options:
         C(http://<ansible_host>:8080)). The variables are checked against the argument spec of the role
         C(esus.rnds.enable).
       - Every missing variable of every municipality fails the task in one message, before any login.
+      - Each of O(state), O(limit_ibge), O(certificate_fingerprints), O(api_contract), O(force_login),
+        O(allow_insecure_http), O(retry_refused_login), O(manual_fallback), O(timeout), O(retries), O(validate_certs)
+        and O(ca_path) that the task leaves out takes the value of the host variable O(option_labels) names for it
+        (for example C(timeout) from C(rnds_pec_timeout)); an unset or empty variable leaves the option's default.
       - Handled by the action plugin on the controller.
     type: bool
     default: false

@@ -93,6 +93,8 @@ options:
         C(certificate_name). A municipality without a certificate password is left out. With O(fail_on_error=true)
         the task fails when any of them is refused.
       - On a Windows server (no Python module runs there) the task is skipped.
+      - O(environment) and O(url), when the task leaves them out, take the value of the host variable O(option_labels)
+        names for them (for example C(environment) from C(rnds_auth_environment)); an unset or empty variable leaves the default.
       - Handled by the module's action plugin on the controller.
     type: bool
     default: false

@@ -158,8 +158,34 @@ class PecHost(object):
 
 
 def from_action(action, task_vars, role):
-    """PecHost for the task an action plugin runs (``task_vars`` as the action received them)."""
-    return PecHost.from_task_vars(action._templar, task_vars or {}, role)  # pylint: disable=protected-access
+    """PecHost for the task an action plugin runs (``task_vars`` as the action received them); read once per task."""
+    cached = getattr(action, "_esus_rnds_host", None)
+    if cached is not None and cached.role == role:
+        return cached
+    host = PecHost.from_task_vars(action._templar, task_vars or {}, role)  # pylint: disable=protected-access
+    action._esus_rnds_host = host  # pylint: disable=protected-access
+    return host
+
+
+def options_from_host(host, task_args, names):
+    """``task_args`` completed, for each option of ``names`` the task leaves out, with the host variable its
+    ``option_labels`` entry names (``timeout: rnds_pec_timeout`` -> the value of ``rnds_pec_timeout``).
+
+    The roles' tasks pass only ``from_inventory`` and ``option_labels``: the values were already read and checked
+    against the role's argument spec in PecHost, so no task argument is templated per host (each templated argument
+    is a Jinja compilation in every worker process). A variable that is unset, None or empty leaves the option to
+    its default.
+    """
+    args = dict(task_args)
+    labels = args.get("option_labels") if isinstance(args.get("option_labels"), dict) else {}
+    for option in names:
+        variable = labels.get(option)
+        if option in args or not isinstance(variable, str) or not variable.startswith("rnds_"):
+            continue
+        value = host.values.get(variable)
+        if value is not None and value != "":
+            args[option] = value
+    return args
 
 
 def connection_is_powershell(action):

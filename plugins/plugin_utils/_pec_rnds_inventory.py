@@ -16,11 +16,14 @@ from __future__ import annotations
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
-from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action
+from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, options_from_host
 
 ROLE = "enable"
 ADMIN = ["rnds_pec_admin_user", "rnds_pec_admin_password"]
 TO_ENABLE = ["rnds_certificate_name", "rnds_certificate_password", "rnds_requester_id"]
+# Left out of the task, these options take the value of the variable option_labels names for them.
+HOST_OPTIONS = ("state", "limit_ibge", "certificate_fingerprints", "api_contract", "force_login", "allow_insecure_http",
+                "retry_refused_login", "manual_fallback", "timeout", "retries", "validate_certs", "ca_path")
 
 
 def required(state):
@@ -39,25 +42,32 @@ def _with_fingerprints(entries, fingerprints, top_certificate=None):
 
 def prepare(action, args, task_vars):
     """``(module args, None)``, or ``(None, task result)`` when the task ends on the controller."""
-    from_inventory = boolean(args.pop("from_inventory", False), strict=False)
+    if boolean(args.pop("from_inventory", False), strict=False):
+        return _from_inventory(action, args, task_vars)
     limit = args.pop("limit_ibge", None)
     fingerprints = dict(args.pop("certificate_fingerprints", None) or {})
-    if not from_inventory:
-        if isinstance(args.get("municipios"), list):
-            args["municipios"] = _with_fingerprints(
-                [dict(m) for m in _municipalities.limit_entries(
-                    [dict(m, ibge=str(m.get("ibge") or "")) for m in args["municipios"]], limit)],
-                fingerprints, args.get("certificate"))
-            if not args["municipios"]:
-                return None, dict(skipped=True, msg="nenhum município de limit_ibge está em municipios")
-        elif fingerprints and args.get("certificate") and not args.get("certificate_fingerprint"):
-            args["certificate_fingerprint"] = fingerprints.get(args["certificate"])
-        return args, None
+    if isinstance(args.get("municipios"), list):
+        args["municipios"] = _with_fingerprints(
+            [dict(m) for m in _municipalities.limit_entries(
+                [dict(m, ibge=str(m.get("ibge") or "")) for m in args["municipios"]], limit)],
+            fingerprints, args.get("certificate"))
+        if not args["municipios"]:
+            return None, dict(skipped=True, msg="nenhum município de limit_ibge está em municipios")
+    elif fingerprints and args.get("certificate") and not args.get("certificate_fingerprint"):
+        args["certificate_fingerprint"] = fingerprints.get(args["certificate"])
+    return args, None
+
+
+def _from_inventory(action, args, task_vars):
     try:
         host = from_action(action, task_vars, ROLE)
+        # the options the task leaves out come from the host's variables (option_labels names them)
+        args = options_from_host(host, args, HOST_OPTIONS)
         entries = host.municipios(required(args.get("state") or "enabled"))
     except HostValuesError as exc:
         return None, dict(failed=True, msg=exc.message)
+    limit = args.pop("limit_ibge", None)
+    fingerprints = dict(args.pop("certificate_fingerprints", None) or {})
     entries = _municipalities.limit_entries(entries, limit)
     problems = _municipalities.problems(entries)
     if problems:

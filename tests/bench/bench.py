@@ -68,6 +68,9 @@ import testca  # noqa: E402  pylint: disable=wrong-import-position
 BUILD = os.path.join(REPO, "build", "bench")
 REPORT = os.path.join(REPO, "reports", "bench.json")
 BIN = os.path.dirname(sys.executable)
+# Test shim that logs every PKCS#12 cryptography opens, in any Python process of a run (the same one the
+# integration tests count with): PKCS#12 openings are counted from outside the collection.
+PKCS12_COUNTER = os.path.join(REPO, "tests", "integration", "certificate", "pkcs12_counter")
 IMAGE = "esus-rnds-pec:bookworm"
 CONTAINER_PREFIX = "esus-rnds-bench-"
 CONTAINER_LABEL = "org.esus-rnds.bench=1"
@@ -496,14 +499,19 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
     os.makedirs(logs, exist_ok=True)
     counter_log = os.path.join(logs, label + ".events.jsonl")
     output_log = os.path.join(logs, label + ".log")
-    if os.path.exists(counter_log):
-        os.remove(counter_log)
+    pkcs12_log = os.path.join(logs, label + ".pkcs12.log")
+    for stale in (counter_log, pkcs12_log):
+        if os.path.exists(stale):
+            os.remove(stale)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_FORKS=str(forks), PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="bench_counter", ESUS_BENCH_COUNTER_LOG=counter_log,
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"))
+    env["ESUS_RNDS_CERTIFICATE_CACHE"] = "off"  # never the user's store; run_set gives each fleet its own
     env.update(env_extra or {})
+    env["PYTHONPATH"] = os.pathsep.join([PKCS12_COUNTER] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["ESUS_TEST_PKCS12_LOG"] = pkcs12_log
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook] + list(extra)
     if profile_dir:
         shutil.rmtree(profile_dir, ignore_errors=True)
@@ -534,6 +542,12 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
             counts = logic.summarize_events(handle)
     else:
         counts = logic.summarize_events(())
+    # PKCS#12 openings, counted from outside (the audit validates the inventory's files inside pec_audit, whose
+    # result says nothing about it); the event summary keeps the validation_cache origins pec_certificate reports.
+    counts["certificate_parses"] = 0
+    if os.path.exists(pkcs12_log):
+        with open(pkcs12_log, encoding="ascii") as handle:
+            counts["certificate_parses"] = sum(1 for line in handle if line.strip())
     problems = []
     if proc.returncode != 0:
         problems.append("código de saída %d (veja %s)" % (proc.returncode, os.path.relpath(output_log, REPO)))
@@ -596,6 +610,10 @@ def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), 
     """
     books = PLAYBOOKS[variant]
     runs = {}
+    # The certificate store between runs (plugins/plugin_utils/_validation_store.py) starts empty with each fleet:
+    # the first site run opens every file, the re-run and the audit find them (as on an operator's controller;
+    # an AWX job in a fresh container starts empty every time, see docs/performance.md).
+    env_extra = dict(env_extra or {}, ESUS_RNDS_CERTIFICATE_CACHE=os.path.join(fleet_obj.root, "certificate-store"))
 
     def one(key, playbook, run_forks, expect_changed, extra=()):
         label = "%s-%s-%s" % (prefix, variant, key)
@@ -791,7 +809,8 @@ def main(argv=None):
             "modules": "calls of ActionBase._execute_module counted by tests/bench/callback_plugins/bench_counter.py "
                        "(loop items counted; copy = stat + copy/file; validate_only and rnds_report = 0)",
             "commands": "calls of ActionBase._low_level_execute_command (round trips on the connection)",
-            "certificate_parses": "results of esus.rnds.pec_certificate with validation_cache == 'parsed'",
+            "certificate_parses": "PKCS#12 files opened by cryptography in any process of the run (test shim "
+                                  "tests/integration/certificate/pkcs12_counter), counted from outside the collection",
             "command_children_cpu_s": "CPU of the processes each remote command waited for (RUSAGE_CHILDREN delta in "
                                       "the worker): local connection = the module processes; docker = docker CLI",
             "controller_cpu_s": "local connection: cpu_s - command_children_cpu_s (the modules run on the servers in a "
@@ -843,7 +862,8 @@ def main(argv=None):
             if size:
                 with LocalFleet("local-shared-%d" % size, size, certs, shared_cert=certs[0]) as shared:
                     run = run_playbook("shared-%d-ours-site" % size, shared.inventory, PLAYBOOKS["ours"]["site"], size,
-                                       args.forks, expect_changed=True)
+                                       args.forks, expect_changed=True,
+                                       env_extra={"ESUS_RNDS_CERTIFICATE_CACHE": os.path.join(shared.root, "store")})
                     if run["certificate_parses"] != 1:
                         run["problems"].append("o arquivo compartilhado foi aberto %d vezes (esperado: 1)"
                                                % run["certificate_parses"])

@@ -101,3 +101,21 @@ def test_lift_facts_keeps_the_discovered_interpreter():
     result = _pec_host.lift_facts({"changed": True}, parts)
     assert result["ansible_facts"] == {"discovered_interpreter_python": "/usr/bin/python3"}
     assert "ansible_facts" not in parts[0]
+
+
+def test_options_the_task_leaves_out_come_from_the_variables_option_labels_names():
+    host = _host(role="enable", inventory_hostname="pec", rnds_pec_timeout="45", rnds_pec_ca_path="",
+                 rnds_state="disabled", rnds_limit_ibge=["4106902"])
+    labels = {"timeout": "rnds_pec_timeout", "ca_path": "rnds_pec_ca_path", "state": "rnds_state",
+              "retries": "rnds_pec_retries", "limit_ibge": "rnds_limit_ibge", "url": "rnds_pec_url",
+              "path": "rnds_pec_install_dir, rnds_chaves_dirname e rnds_certificate_name"}
+    args = _pec_host.options_from_host(host, {"option_labels": labels, "retries": 9, "from_inventory": True},
+                                       ("timeout", "ca_path", "state", "retries", "limit_ibge", "path"))
+    # typed by the role's argument spec; the task's own value wins; an empty variable leaves the default
+    assert args["timeout"] == 45 and args["state"] == "disabled" and args["limit_ibge"] == ["4106902"]
+    assert args["retries"] == 9
+    assert "ca_path" not in args
+    # only the options asked for, and only labels that are variable names
+    assert "url" not in args and "path" not in args
+    # without option_labels (a direct module user) nothing is filled
+    assert _pec_host.options_from_host(host, {"from_inventory": True}, ("timeout",)) == {"from_inventory": True}
