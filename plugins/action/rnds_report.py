@@ -9,9 +9,9 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _monitoring, _report
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FORMATS = ("json", "csv", "html")
@@ -112,13 +112,10 @@ def parts_dir_stats(dest):
             "aggregate": True}
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
     """Evaluate per-host audit results and write rnds-report.{json,csv,html} on the controller."""
 
-    TRANSFERS_FILES = False
     _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def _entries(self, args):
         if args.get("results") is not None:
@@ -150,9 +147,7 @@ class ActionModule(ActionBase):
                 present.add(name)
         return entries
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
 
         validation, args = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC,

@@ -10,12 +10,12 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.action.rnds_report import (
     FILE_NAMES, FORMATS, _plain, write_report,
 )
 from ansible_collections.esus.rnds.plugins.plugin_utils import _report_merge
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 
 MAX_PARTIAL_BYTES = 256 * 1024 * 1024
 
@@ -32,13 +32,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
     """Read partial rnds-report.json files, check they form one run, write the full report."""
 
-    TRANSFERS_FILES = False
     _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def _absolute(self, path):
         path = os.path.expanduser(path)
@@ -78,9 +75,7 @@ class ActionModule(ActionBase):
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise AnsibleActionFail("Não foi possível ler o relatório parcial %s: %s" % (label, to_native(exc)))
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
 
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
