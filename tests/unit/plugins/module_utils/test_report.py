@@ -509,32 +509,28 @@ def test_manual_pending_wins_the_host_situation():
         assert [m["rnds_status"] for m in entry["municipios"]] == list(reversed(wanted))
 
 
-def test_already_logged_in_is_not_verified_and_only_a_warning():
-    entry = evaluate(rnds_info=sf.rnds_info([sf.session_open()]))
-    problem = only(entry, "not_verified_session")
-    assert codes(entry) == [("not_verified_session", "warning")]
-    assert problem["message"].startswith("Não verificado")
-    assert "já tem uma sessão aberta" in problem["message"] and "fora do horário de atendimento" in problem["message"]
+@pytest.mark.parametrize("answer,code,severity,start,pieces", [
+    # already logged in elsewhere: only a warning
+    (sf.session_open(), "not_verified_session", "warning", "Não verificado",
+     ("já tem uma sessão aberta", "fora do horário de atendimento")),
+    # login refused: an error
+    (sf.login_refused(), "municipio_error", "error",
+     "Não verificado: o PEC recusou a leitura do município São Paulo (IBGE 3550308)", ("login recusado para o CPF",)),
+])
+def test_municipality_not_read_is_unverified(answer, code, severity, start, pieces):
+    entry = evaluate(rnds_info=sf.rnds_info([answer]))
+    problem = only(entry, code)
+    assert codes(entry) == [(code, severity)]
+    assert problem["message"].startswith(start)
+    assert all(piece in problem["message"] for piece in pieces), problem["message"]
     [municipio] = entry["municipios"]
     assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
-    assert municipio["status"] == "warning" and entry["status"] == "warning"
+    assert municipio["status"] == severity and entry["status"] == severity
     assert entry["rnds_status"] == "unverified"
     # not read is not "not enabled": no rnds_not_enabled / state_unknown claim
-    assert "rnds_not_enabled" not in [code for code, dummy in codes(entry)]
+    assert "rnds_not_enabled" not in [c for c, dummy in codes(entry)]
     summary = R.build_report([entry], now=NOW)["summary"]
     assert summary["unverified_municipios"] == 1 and summary["manual_pending_municipios"] == 0
-
-
-def test_login_refused_is_not_verified_and_an_error():
-    entry = evaluate(rnds_info=sf.rnds_info([sf.login_refused()]))
-    problem = only(entry, "municipio_error")
-    assert codes(entry) == [("municipio_error", "error")]
-    assert problem["message"].startswith("Não verificado: o PEC recusou a leitura do município São Paulo (IBGE 3550308)")
-    assert "login recusado para o CPF" in problem["message"] and "CPF" in problem["message"]
-    [municipio] = entry["municipios"]
-    assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
-    assert municipio["status"] == "error" and entry["status"] == "error"
-    assert entry["rnds_status"] == "unverified"
 
 
 def test_state_shape_and_per_service_shape_give_the_same_report():
