@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import connection_argument_spec
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._audit import ROLE, gather
 from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import HostValuesError, from_action, options_from_host
 
@@ -27,15 +27,9 @@ ARGUMENT_SPEC = dict(
 HOST_OPTIONS = tuple(name for name in ARGUMENT_SPEC if name != "option_labels")
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         try:
             # the options the task leaves out come from the host's variables (option_labels names them)
             self._task.args = options_from_host(from_action(self, task_vars, ROLE), self._task.args, HOST_OPTIONS)

@@ -37,7 +37,6 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._chaves import (
     CONTROLLER_ONLY_OPTIONS,
@@ -58,6 +57,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
 )
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
 from ansible_collections.esus.rnds.plugins.plugin_utils import _validation_store
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import ROLE as INVENTORY_ROLE
 from ansible_collections.esus.rnds.plugins.plugin_utils._certificate_inventory import deploy_from_inventory
@@ -184,13 +184,10 @@ def _public(facts):
     return dict((key, facts.get(key)) for key in PUBLIC_FACTS)
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
     # The refusal other controller code catches (plugin_utils/_certificate_inventory.py).
     Refused = CertificateRefused
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def _read_source(self, src):
         """Find ``src`` like the copy action does; return (real path, os.stat result)."""
@@ -273,9 +270,7 @@ class ActionModule(ActionBase):
         facts["sha256"] = sha256
         return {"facts": facts, "sha256": sha256}
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         try:
             if boolean(self._task.args.get("from_inventory", False), strict=False):
                 # the roles' way: the options the task leaves out come from the host's variables

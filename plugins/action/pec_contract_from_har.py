@@ -12,9 +12,9 @@ import yaml
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils import _har
 from ansible_collections.esus.rnds.plugins.plugin_utils._har_contract import (
     HEURISTICS, build_contract, render, without_generated,
@@ -120,14 +120,9 @@ def _report_result(report):
     return dict((key, report[key]) for key in keys)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(CollectionAction):
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
         args = dict((key, _plain(value)) for key, value in args.items())

@@ -7,9 +7,9 @@ certificate of every municipality of the host (plugin_utils/_auth_inventory.py).
 from __future__ import annotations
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _municipalities
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._auth_inventory import auth_for_entries, refused
 from ansible_collections.esus.rnds.plugins.plugin_utils._pec_host import (
     HostValuesError,
@@ -23,15 +23,9 @@ MODULE = "esus.rnds.rnds_auth"
 ROLE = "enable"
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         args = dict(self._task.args)
         if not boolean(args.pop("from_inventory", False), strict=False):
             try:

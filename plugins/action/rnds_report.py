@@ -9,9 +9,9 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.plugin_utils import _monitoring, _report
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._files import write_atomic
 
 FORMATS = ("json", "csv", "html")
@@ -102,6 +102,28 @@ def write_report(report, dest, formats, prometheus_file=None, zabbix_file=None, 
     return paths
 
 
+def publish(report, dest, args, path_dwim, where):
+    """Write ``report`` for the task options ``args`` (``formats``, each once; ``prometheus_file``, ``zabbix_file``)
+    and return the task result: changed, dest, paths, generated_at, summary, and ``msg``, which is ``where``
+    followed by the fleet counts. Shared by rnds_report and rnds_report_merge."""
+    formats = []
+    for fmt in args["formats"]:
+        if fmt not in formats:
+            formats.append(fmt)
+    paths = write_report(report, dest, formats, args.get("prometheus_file"), args.get("zabbix_file"), path_dwim)
+    summary = report["summary"]
+    return dict(
+        changed=False,
+        dest=dest,
+        paths=paths,
+        generated_at=report["generated_at"],
+        summary=summary,
+        msg="%s: %d host(s) — ok %d, aviso %d, erro %d; %d de %d município(s) habilitado(s) no RNDS."
+            % (where, summary["hosts_total"], summary["ok"], summary["warning"], summary["error"],
+               summary["rnds_enabled_municipios"], summary["municipios_total"]),
+    )
+
+
 def parts_dir_stats(dest):
     """Custom stats naming the folder of the partial reports (what an ansible.builtin.set_stats task would return).
 
@@ -112,13 +134,10 @@ def parts_dir_stats(dest):
             "aggregate": True}
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
     """Evaluate per-host audit results and write rnds-report.{json,csv,html} on the controller."""
 
-    TRANSFERS_FILES = False
     _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def _entries(self, args):
         if args.get("results") is not None:
@@ -150,9 +169,7 @@ class ActionModule(ActionBase):
                 present.add(name)
         return entries
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
 
         validation, args = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC,
@@ -165,30 +182,13 @@ class ActionModule(ActionBase):
         dest = os.path.expanduser(args["dest"])
         if not os.path.isabs(dest):
             dest = self._loader.path_dwim(dest)
-        formats = []
-        for fmt in args["formats"]:
-            if fmt not in formats:
-                formats.append(fmt)
 
         report = _report.build_report(self._add_missing(self._entries(args), args["all_hosts"]))
         if args.get("run_id") or args.get("job_id"):
             # Which run and job wrote this (partial) report: what rnds_report_merge checks slices against.
             report["run"] = {"id": args.get("run_id") or None, "job_id": args.get("job_id") or None}
 
-        paths = write_report(report, dest, formats, args.get("prometheus_file"), args.get("zabbix_file"),
-                             self._loader.path_dwim)
-
-        summary = report["summary"]
-        result.update(
-            changed=False,
-            dest=dest,
-            paths=paths,
-            generated_at=report["generated_at"],
-            summary=summary,
-            msg="Relatório gravado em %s: %d host(s) — ok %d, aviso %d, erro %d; %d de %d município(s) habilitado(s) no RNDS."
-                % (dest, summary["hosts_total"], summary["ok"], summary["warning"], summary["error"],
-                   summary["rnds_enabled_municipios"], summary["municipios_total"]),
-        )
+        result.update(publish(report, dest, args, self._loader.path_dwim, "Relatório gravado em %s" % dest))
 
         if args.get("job_id"):
             result["ansible_stats"] = parts_dir_stats(dest)
@@ -207,5 +207,5 @@ class ActionModule(ActionBase):
                     "Veja o que fazer em cada caso em %s."
                     % (dest, len(failing), LEVEL_PT[level], level, ", ".join(listed),
                        " e mais %d" % more if more > 0 else "",
-                       paths.get("html") or paths.get("csv") or paths.get("json")))
+                       result["paths"].get("html") or result["paths"].get("csv") or result["paths"].get("json")))
         return result

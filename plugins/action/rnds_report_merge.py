@@ -10,12 +10,12 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.action.rnds_report import (
-    FILE_NAMES, FORMATS, _plain, write_report,
+    FILE_NAMES, FORMATS, _plain, publish,
 )
 from ansible_collections.esus.rnds.plugins.plugin_utils import _report_merge
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 
 MAX_PARTIAL_BYTES = 256 * 1024 * 1024
 
@@ -32,13 +32,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
     """Read partial rnds-report.json files, check they form one run, write the full report."""
 
-    TRANSFERS_FILES = False
     _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def _absolute(self, path):
         path = os.path.expanduser(path)
@@ -78,9 +75,7 @@ class ActionModule(ActionBase):
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise AnsibleActionFail("Não foi possível ler o relatório parcial %s: %s" % (label, to_native(exc)))
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
 
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
@@ -92,10 +87,6 @@ class ActionModule(ActionBase):
 
         dest = self._absolute(args["dest"])
         sources = [self._absolute(path) for path in args["src"]]
-        formats = []
-        for fmt in args["formats"]:
-            if fmt not in formats:
-                formats.append(fmt)
 
         found = self._find(sources, dest)
         labels = dict((path, label if len(sources) == 1 else path) for label, path in found)
@@ -110,23 +101,8 @@ class ActionModule(ActionBase):
                           msg="%s (relatórios parciais procurados em %s)" % (exc.message, where))
             return result
 
-        paths = write_report(report, dest, formats, args.get("prometheus_file"), args.get("zabbix_file"),
-                             self._loader.path_dwim)
-
-        summary = report["summary"]
         slices = report["slices"]
-        result.update(
-            changed=False,
-            dest=dest,
-            paths=paths,
-            generated_at=report["generated_at"],
-            run=report["run"],
-            slices=slices,
-            summary=summary,
-            msg="Relatório completo gravado em %s a partir de %d relatório(s) parcial(is) (%s): %d host(s) — ok %d, "
-                "aviso %d, erro %d; %d de %d município(s) habilitado(s) no RNDS."
-                % (dest, len(slices), ", ".join(to_text(s["source"]) for s in slices), summary["hosts_total"],
-                   summary["ok"], summary["warning"], summary["error"], summary["rnds_enabled_municipios"],
-                   summary["municipios_total"]),
-        )
+        where = "Relatório completo gravado em %s a partir de %d relatório(s) parcial(is) (%s)" % (
+            dest, len(slices), ", ".join(to_text(s["source"]) for s in slices))
+        result.update(publish(report, dest, args, self._loader.path_dwim, where), run=report["run"], slices=slices)
         return result

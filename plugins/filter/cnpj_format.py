@@ -48,16 +48,10 @@ _value:
   sample: 12.345.678/0001-95
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cnpj
+from ansible_collections.esus.rnds.plugins.plugin_utils._jinja import strict_filter
 
-
-def cnpj_format(value):
-    try:
-        return format_cnpj(value)
-    except ValueError as exc:
-        raise AnsibleFilterError("esus.rnds.cnpj_format: %s" % exc) from None
+cnpj_format = strict_filter("cnpj_format", format_cnpj)
 
 
 class FilterModule:

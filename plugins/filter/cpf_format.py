@@ -42,16 +42,10 @@ _value:
   sample: 529.982.247-25
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.esus.rnds.plugins.module_utils._brdocs import format_cpf
+from ansible_collections.esus.rnds.plugins.plugin_utils._jinja import strict_filter
 
-
-def cpf_format(value):
-    try:
-        return format_cpf(value)
-    except ValueError as exc:
-        raise AnsibleFilterError("esus.rnds.cpf_format: %s" % exc) from None
+cpf_format = strict_filter("cpf_format", format_cpf)
 
 
 class FilterModule:

@@ -296,26 +296,25 @@ def group_name(gid):
         return str(gid)
 
 
-def resolve_uid(owner):
-    """User name or numeric id -> uid; raises ValueError (pt-BR) when the user does not exist."""
-    text = str(owner)
+def _resolve_id(value, lookup, what, key):
+    """Numeric id as is, else ``lookup(name)``; raises ValueError (pt-BR) naming ``what`` and the option ``key``."""
+    text = str(value)
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise ValueError("o usuário %r não existe neste servidor; ajuste %s" % (text, option("owner"))) from None
+        raise ValueError("%s %r não existe neste servidor; ajuste %s" % (what, text, option(key))) from None
+
+
+def resolve_uid(owner):
+    """User name or numeric id -> uid; raises ValueError (pt-BR) when the user does not exist."""
+    return _resolve_id(owner, lambda name: pwd.getpwnam(name).pw_uid, "o usuário", "owner")
 
 
 def resolve_gid(group):
     """Group name or numeric id -> gid; raises ValueError (pt-BR) when the group does not exist."""
-    text = str(group)
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise ValueError("o grupo %r não existe neste servidor; ajuste %s" % (text, option("group"))) from None
+    return _resolve_id(group, lambda name: grp.getgrnam(name).gr_gid, "o grupo", "group")
 
 
 def case_variants(parent, name):

@@ -179,17 +179,23 @@ def get_path(data, path):
     return value
 
 
+def map_leaves(node, function):
+    """Copy of nested dicts and lists with every other value ``leaf`` replaced by ``function(leaf)``."""
+    if isinstance(node, dict):
+        return dict((key, map_leaves(child, function)) for key, child in node.items())
+    if isinstance(node, list):
+        return [map_leaves(child, function) for child in node]
+    return function(node)
+
+
 def fill(template, values):
     """Copy ``template`` replacing each ``"$name"`` string with ``values[name]``."""
-    if isinstance(template, dict):
-        return dict((key, fill(child, values)) for key, child in template.items())
-    if isinstance(template, list):
-        return [fill(child, values) for child in template]
-    if isinstance(template, str):
-        match = _PLACEHOLDER_RE.match(template)
-        if match:
-            return values.get(match.group(1))
-    return template
+
+    def leaf(value):
+        match = _PLACEHOLDER_RE.match(value) if isinstance(value, str) else None
+        return values.get(match.group(1)) if match else value
+
+    return map_leaves(template, leaf)
 
 
 def map_fields(item, fields):

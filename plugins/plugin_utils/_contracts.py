@@ -16,12 +16,12 @@ import re
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.esus.rnds.plugins.module_utils._labels import option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pec_api import normalize_url, normalize_username
 from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import ContractError, validate_contract
 from ansible_collections.esus.rnds.plugins.plugin_utils import _yaml
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._refused_logins import RefusedLogins
 
 DEFAULT_CONTRACT = "modelo"
@@ -79,22 +79,17 @@ def load_contract(value, base_dir=None):
     return _CACHE[key]
 
 
-class ContractAction(ActionBase):
+class ContractAction(CollectionAction):
     """Action plugin of a module that talks to the PEC: resolves ``api_contract``, then runs the module."""
 
     MODULE = None
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def prepare(self, args, task_vars):
         """Adjust the module arguments before anything is sent; return ``(args, None)``, or ``(None, result)``
         to end the task with ``result`` there (for example an inventory problem found on the controller)."""
         return args, None
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ContractAction, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         args, stop = self.prepare(dict(self._task.args), task_vars)
         if stop is not None:
             result.update(stop)

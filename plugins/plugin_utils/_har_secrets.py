@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.esus.rnds.plugins.module_utils._pec_contract import map_leaves
 from ansible_collections.esus.rnds.plugins.plugin_utils._har import (
     CONTRA_CHAVE_RE, content_text, har_entries, is_cpf, is_scalar, json_loads, norm,
 )
@@ -178,12 +179,12 @@ def find_leaks(secrets, contract, text):
 
 def scrub(node, secrets):
     """Copy of ``node`` with every secret of the capture masked (for the report and messages)."""
-    if isinstance(node, dict):
-        return dict((key, scrub(value, secrets)) for key, value in node.items())
-    if isinstance(node, list):
-        return [scrub(value, secrets) for value in node]
-    if isinstance(node, str):
-        return secrets.scrub(node)
-    if is_scalar(node) and secrets.in_leaf(str(node)):
-        return MASK
-    return node
+
+    def leaf(value):
+        if isinstance(value, str):
+            return secrets.scrub(value)
+        if is_scalar(value) and secrets.in_leaf(str(value)):
+            return MASK
+        return value
+
+    return map_leaves(node, leaf)

@@ -535,7 +535,7 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
         wall = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     with open(output_log, encoding="utf-8", errors="replace") as handle:
-        recap = parse_recap(handle.read())
+        recap = fleet.recap(handle.read())
     counts = {}
     if os.path.exists(counter_log):
         with open(counter_log, encoding="utf-8") as handle:
@@ -591,14 +591,6 @@ def run_playbook(label, inventory, playbook, hosts, forks, extra=(), env_extra=N
            result["modules_per_host"], result["commands_per_host"], result["peak_tree_pss_mib"],
            "" if not problems else "  PROBLEMA: " + "; ".join(problems)))
     return result
-
-
-def parse_recap(output):
-    stats = {}
-    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M):
-        stats[match.group(1)] = dict(ok=int(match.group(2)), changed=int(match.group(3)),
-                                     unreachable=int(match.group(4)), failed=int(match.group(5)))
-    return stats
 
 
 def run_set(prefix, variant, fleet_obj, forks, which=("site", "noop", "audit"), extra_noop_forks=(), env_extra=None,

@@ -370,6 +370,18 @@ def write_cer(path, leaf, encoding="der"):
     return path
 
 
+def csr_bytes(leaf, encoding="pem"):
+    """A certificate signing request signed with ``leaf``'s key (``encoding`` ``der`` or ``pem``): a
+    certificate-shaped file that is not a PKCS#12."""
+    enc = serialization.Encoding.DER if encoding == "der" else serialization.Encoding.PEM
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FMS:12345678000195")]))
+        .sign(leaf.key, hashes.SHA256())
+    )
+    return csr.public_bytes(enc)
+
+
 # ----------------------------------------------------------------------------------------
 # Catalogues: named sets of files with a manifest, for the demo, Molecule and the simulator.
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: esus.rnds contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Start and stop simulated PEC installations on 127.0.0.1 (demo and benchmark).
+"""Start and stop simulated PEC installations on 127.0.0.1, read the PLAY RECAP (demo and benchmark).
 
 Each simulator is a real process running ``tests/pec_simulator/server.py``; admin passwords are
 handed over through a file readable only by the owner, never through the command line.
@@ -10,6 +10,7 @@ handed over through a file readable only by the owner, never through the command
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -91,3 +92,12 @@ def start_all(specs, log_dir):
 def stop_all(sims):
     for sim in sims:
         sim.stop()
+
+
+def recap(output):
+    """{host: {'ok': n, 'changed': n, 'failed': n, 'unreachable': n}} from the PLAY RECAP."""
+    stats = {}
+    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M):
+        stats[match.group(1)] = dict(ok=int(match.group(2)), changed=int(match.group(3)),
+                                     unreachable=int(match.group(4)), failed=int(match.group(5)))
+    return stats

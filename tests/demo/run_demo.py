@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -74,16 +73,7 @@ def playbook(name, *extra):
     proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     sys.stdout.write(proc.stdout)
     print("(%.1f s, código de saída %d)" % (time.monotonic() - started, proc.returncode), flush=True)
-    return proc.returncode, recap(proc.stdout)
-
-
-def recap(output):
-    """{host: {'ok': n, 'changed': n, 'failed': n, 'unreachable': n}} from the PLAY RECAP."""
-    stats = {}
-    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M):
-        stats[match.group(1)] = dict(ok=int(match.group(2)), changed=int(match.group(3)),
-                                     unreachable=int(match.group(4)), failed=int(match.group(5)))
-    return stats
+    return proc.returncode, fleet.recap(proc.stdout)
 
 
 def check(condition, message, problems):

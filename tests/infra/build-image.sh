@@ -7,7 +7,8 @@
 # done. Change the script (packages, mirror logic) and the image is rebuilt.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 IMAGE_REPO="esus-rnds-pec"
 IMAGE="$IMAGE_REPO:bookworm"
 SUITE="bookworm"
@@ -18,9 +19,6 @@ FALLBACK_MIRROR="http://deb.debian.org/debian"
 APT_DIR="${APT_DIR:-/etc/apt}"  # overridable for testing the mirror lookup
 HASH="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-8)"
 HASH_TAG="$IMAGE_REPO:$SUITE-$HASH"
-
-say() { echo "build-image: $*"; }
-die() { echo "build-image: ERRO: $*" >&2; exit 1; }
 
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 

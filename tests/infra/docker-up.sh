@@ -7,13 +7,11 @@
 #   with network_mode none, so no bridge and no firewall rules are needed) and waits for it.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 LOG_DIR="$ROOT/build"
 LOG="$LOG_DIR/dockerd.log"
 WAIT_SECONDS="${DOCKER_UP_WAIT_SECONDS:-60}"
-
-say() { echo "docker-up: $*"; }
-die() { echo "docker-up: ERRO: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "este script precisa rodar como root (instala pacotes e inicia o dockerd)."
 

@@ -10,13 +10,12 @@
 # `ansible` or `ansible-playbook` with ansible_python_interpreter = PyPy 3.7 (ESUS_TARGET_PYTHON).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # The PEC simulator (test tooling, needs graphql-core) runs on the main venv, whatever the
 # controller under test.
 export ESUS_SIMULATOR_PYTHON="$ROOT/.venv/bin/python"
 cd "$ROOT"
-say() { echo "host-python: $*"; }
-die() { echo "host-python: ERRO: $*" >&2; exit 1; }
 
 TARGET="$(bash tests/infra/pythons.sh pypy3.7)" || die "PyPy 3.7 indisponível"
 bash tests/infra/matrix.sh --venv-only 2.16 >/dev/null || die "venv do ansible-core 2.16 indisponível"

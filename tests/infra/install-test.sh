@@ -8,7 +8,8 @@
 # The venv is reinstalled only when the ansible-core pin in requirements.txt changes (stamp file).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # The PEC simulator (test tooling, needs graphql-core) runs on the main venv, whatever the
 # controller under test.
 export ESUS_SIMULATOR_PYTHON="$ROOT/.venv/bin/python"
@@ -17,9 +18,6 @@ WORK="$ROOT/build/install-test"
 VENV="$WORK/venv"
 COLLECTIONS="$WORK/collections"
 INSTALLED="$COLLECTIONS/ansible_collections/esus/rnds"
-
-say() { echo "install-test: $*"; }
-die() { echo "install-test: ERRO: $*" >&2; exit 1; }
 
 pin="$(grep -E '^ansible-core==' requirements.txt)" || die "requirements.txt não fixa o ansible-core"
 mkdir -p "$WORK"

@@ -18,7 +18,8 @@
 # Every minor runs even when one fails; the exit status is 1 when any failed.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # The PEC simulator (test tooling, needs graphql-core) runs on the main venv, whatever the
 # controller under test.
 export ESUS_SIMULATOR_PYTHON="$ROOT/.venv/bin/python"
@@ -38,9 +39,6 @@ MATRIX_UNIT_TESTS="${MATRIX_UNIT_TESTS:-tests/unit/plugins/plugin_utils tests/un
   tests/unit/plugins/modules/test_pec_info.py tests/integration/plugins/modules/test_pec_info.py
   $INVENTORY::test_example_list_shows_only_vault_ciphertext $INVENTORY::test_example_secrets_decrypt_when_used
   $INVENTORY::test_example_wrong_vault_password $INVENTORY::test_secrets_inline_and_whole_file}"
-
-say() { echo "matrix: $*"; }
-die() { echo "matrix: ERRO: $*" >&2; exit 1; }
 
 VENV_ONLY=0
 if [ "${1:-}" = "--venv-only" ]; then

@@ -5,13 +5,11 @@
 # With no scenario at all: exit 1 when MOLECULE_REQUIRED=1, otherwise exit 0 saying so.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 MOLECULE="$ROOT/.venv/bin/molecule"
 [ -x "$MOLECULE" ] || MOLECULE="molecule"
-
-say() { echo "molecule-all: $*"; }
-die() { echo "molecule-all: ERRO: $*" >&2; exit 1; }
 
 scenarios=()
 if [ -f molecule/default/molecule.yml ]; then

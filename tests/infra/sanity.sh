@@ -14,14 +14,12 @@
 # sanity virtual environments stay inside build/ and never touch the user's own ~/.ansible.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/infra/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ANSIBLE_TEST="$ROOT/.venv/bin/ansible-test"
 DEST="$ROOT/build/sanity/ansible_collections/esus/rnds"
 TEST_HOME="$ROOT/build/ansible-test-home"
 PYTHON_VERSION="${SANITY_PYTHON:-3.11}"
-
-say() { echo "sanity: $*"; }
-die() { echo "sanity: ERRO: $*" >&2; exit 1; }
 
 [ -x "$ANSIBLE_TEST" ] || die "ansible-test não encontrado em .venv (rode 'make venv')."
 command -v git >/dev/null 2>&1 || die "git é necessário para listar os arquivos da coleção."

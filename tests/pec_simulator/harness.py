@@ -68,6 +68,16 @@ def load_server_module():
     return module
 
 
+def client_context(url):
+    """TLS context of a test client of ``url`` (None for http): the simulator's certificate is not verified."""
+    if not url.startswith("https"):
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class Simulator:
     """One simulator process. ``start()`` returns once it listens."""
 
@@ -207,12 +217,7 @@ class Simulator:
 
     # -- HTTP --------------------------------------------------------------------------
     def _context(self):
-        if not self.url.startswith("https"):
-            return None
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+        return client_context(self.url)
 
     def control(self, body=None, method="POST"):
         data = None if body is None else json.dumps(body).encode("utf-8")
@@ -257,12 +262,7 @@ class RawSession:
 
     # -- transport -------------------------------------------------------------------
     def _context(self):
-        if not self.url.startswith("https"):
-            return None
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+        return client_context(self.url)
 
     def _open(self, request, timeout):
         try:

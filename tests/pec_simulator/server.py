@@ -898,16 +898,16 @@ class Pec:
         return files
 
     # -- certificate operations (the model) -------------------------------------------
-    @staticmethod
-    def _services(values):
-        return [service for service in SERVICES if service in (values or [])]
-
-    def enable(self, ctx, data):
+    def _service_request(self, ctx, data):
+        """(IBGE, user, services asked for) of an enable/disable; PecError when no service is ticked."""
         ibge = self.admin_ibge(ctx)
-        user = ctx["session"]["user"]
-        services = self._services(data.get("servicos"))
+        services = [service for service in SERVICES if service in (data.get("servicos") or [])]
         if not services:
             raise PecError(CLS_INPUT, MSG["SELECIONE_SERVICO"])
+        return ibge, ctx["session"]["user"], services
+
+    def enable(self, ctx, data):
+        ibge, user, services = self._service_request(ctx, data)
         name = data.get("certificado") or ""
         try:
             with self.store.lock:
@@ -948,11 +948,7 @@ class Pec:
         return dict(state)
 
     def disable(self, ctx, data):
-        ibge = self.admin_ibge(ctx)
-        user = ctx["session"]["user"]
-        wanted = self._services(data.get("servicos"))
-        if not wanted:
-            raise PecError(CLS_INPUT, MSG["SELECIONE_SERVICO"])
+        ibge, user, wanted = self._service_request(ctx, data)
         with self.store.lock:
             state = self.store.certificate(ibge)
             removed = [service for service in state["servicos"] if service in wanted]

@@ -9,15 +9,30 @@ test runs with a guard on ``subprocess``: starting ``ansible``, ``ansible-playbo
 the test with a message saying it belongs to tests/integration (the rule is in docs/testing.md).
 Other programs (the PEC simulator or the RNDS mock on 127.0.0.1, ``openssl``, the test CA's
 command line) are fine.
+
+Fixtures that run a module's ``main()`` in process (what a playbook cannot reach):
+
+``module_main``          ``module_main(module, args) -> (exit code, result dict)``: ``module.main()``
+                         with the module options ``args``, its JSON result read from stdout.
+``pec_certificate_main`` ``pec_certificate_main(install_dir, data, **options) -> (exit code, result)``:
+                         the pec_certificate module as its action plugin calls it to write ``data``
+                         (bytes) as ``fms.pfx`` (content in base64 and its SHA-256; ``data=None``
+                         sends neither); ``options`` are added or replace those.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import shlex
 import subprocess
 
 import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.esus.rnds.plugins.modules import pec_certificate
 
 INTEGRATION_ONLY = ("molecule", "chromium", "chromium-browser", "docker")
 
@@ -50,3 +65,26 @@ def _no_integration_programs(monkeypatch):
         return original(self, args, *rest, **kwargs)
 
     monkeypatch.setattr(subprocess.Popen, "_execute_child", guarded)
+
+
+@pytest.fixture
+def module_main(capsys):
+    def run(module, args):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as info:
+                module.main()
+        return info.value.code, json.loads(capsys.readouterr().out)
+
+    return run
+
+
+@pytest.fixture
+def pec_certificate_main(module_main):  # pylint: disable=redefined-outer-name
+    def run(install_dir, data, **options):
+        args = {"name": "fms.pfx", "install_dir": str(install_dir)}
+        if data is not None:
+            args.update(content=base64.b64encode(data).decode(), checksum=hashlib.sha256(data).hexdigest())
+        args.update(options)
+        return module_main(pec_certificate, args)
+
+    return run

@@ -154,6 +154,19 @@ def walk_files(roots, skip=()):
                     continue
 
 
+def proc_files(name):
+    """(pid, contents of /proc/<pid>/<name>) for every process still there when its file is read."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/%s" % (pid, name), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        yield pid, data
+
+
 class CmdlineSampler(threading.Thread):
     """Read /proc/*/cmdline of every process over and over while a run is under way."""
 
@@ -175,14 +188,7 @@ class CmdlineSampler(threading.Thread):
 
     def sample(self):
         self.samples += 1
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
+        for pid, data in proc_files("cmdline"):
             self.processes_seen.add((pid, data[:200]))
             for label, form in self._forms:
                 if form in data:
@@ -293,14 +299,7 @@ def session_problems(lines, cpf, login_timed_out=False, restarts=()):
 def descendants(pid):
     """PIDs of every descendant of ``pid`` (walks /proc; Ansible workers call setsid())."""
     children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry, "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
+    for entry, stat in proc_files("stat"):
         ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     out, todo = [], [pid]

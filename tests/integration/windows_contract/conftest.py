@@ -41,7 +41,7 @@ def _load(name, path):
 
 
 _SIM = _load("esus_rnds_simulator_harness", REPO / "tests" / "pec_simulator" / "harness.py")
-_DEMO = _load("esus_rnds_run_demo", REPO / "tests" / "demo" / "run_demo.py")
+_FLEET = _load("esus_rnds_demo_fleet", REPO / "tests" / "demo" / "fleet.py")
 STANDIN = _load("esus_rnds_standin_windows", HERE / "standin_windows.py")
 
 # The simulator fixture, re-exported so pytest finds it here.
@@ -90,7 +90,7 @@ class WindowsLab(object):
         self.sims = {}
 
     # {host: {"ok", "changed", "unreachable", "failed"}} from the PLAY RECAP of an ansible-playbook output.
-    recap = staticmethod(_DEMO.recap)
+    recap = staticmethod(_FLEET.recap)
 
     @staticmethod
     def admin(seed):

@@ -27,7 +27,7 @@ import shutil
 
 import yaml
 
-from ansible.plugins.action import ActionBase
+from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 
 LOG_ENV = "ESUS_WINDOWS_CONTRACT_LOG"
 ROOT_ENV = "ESUS_WINDOWS_CONTRACT_ROOT"
@@ -43,6 +43,18 @@ def local_path(win_path, root=None):
     if any(part in ("", ".", "..") for part in parts):
         return None
     return os.path.join(root or os.environ[ROOT_ENV], text[0].upper(), *parts)
+
+
+class Refused(Exception):
+    """Raised by a stand-in's ``apply``: the task fails with this message, as the real module would."""
+
+
+def windows_path(args, key):
+    """Local path of the absolute Windows path ``args[key]``; Refused when it is not one."""
+    path = local_path(args[key])
+    if path is None:
+        raise Refused("not an absolute Windows path: %s" % args[key])
+    return path
 
 
 def real_options(module):
@@ -101,16 +113,13 @@ def _record(entry):
         handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
-class StandIn(ActionBase):
-    """Base of the stand-ins: check, record, then ``apply`` (never in check mode)."""
+class StandIn(CollectionAction):
+    """Base of the stand-ins: check, record, then ``apply`` (never in check mode). The action plugin plumbing
+    (no file transfer by ActionBase, check mode) is the collection's own."""
 
     MODULE = None
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(StandIn, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars):
         args = dict(self._task.args)
         check_mode = bool(self._task.check_mode)
         errors = check_args(self.MODULE, args)
@@ -118,7 +127,10 @@ class StandIn(ActionBase):
                  "host": (task_vars or {}).get("inventory_hostname"), "errors": errors})
         if errors:
             return dict(result, failed=True, msg="; ".join(errors))
-        result.update(self.apply(args, check_mode))
+        try:
+            result.update(self.apply(args, check_mode))
+        except Refused as exc:
+            return dict(result, failed=True, msg=str(exc))
         return result
 
     def apply(self, args, check_mode):
@@ -129,9 +141,7 @@ class WinFile(StandIn):
     MODULE = "win_file"
 
     def apply(self, args, check_mode):
-        path = local_path(args["path"])
-        if path is None:
-            return dict(failed=True, msg="not an absolute Windows path: %s" % args["path"])
+        path = windows_path(args, "path")
         if os.path.isdir(path):
             return dict(changed=False, path=args["path"])
         if not check_mode:
@@ -188,9 +198,7 @@ class WinCopy(StandIn):
     MODULE = "win_copy"
 
     def apply(self, args, check_mode):
-        dest = local_path(args["dest"])
-        if dest is None:
-            return dict(failed=True, msg="not an absolute Windows path: %s" % args["dest"])
+        dest = windows_path(args, "dest")
         if not os.path.isdir(os.path.dirname(dest)):
             return dict(failed=True, msg="the folder of %s does not exist" % args["dest"])
         real = self._loader.get_real_file(args["src"], decrypt=args.get("decrypt", True))

@@ -5,23 +5,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pathlib
 import re
 
 import pytest
-import testca
+from certificate_lab import PASSWORD, assert_no_secret, module_runs, tree
 
-# Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
-_HARNESS = importlib.util.spec_from_file_location(
-    "esus_rnds_certificate_harness",
-    str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate" / "harness.py"))
-harness = importlib.util.module_from_spec(_HARNESS)
-_HARNESS.loader.exec_module(harness)
-
-PASSWORD = testca.HARD_PASSWORD
-SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
 DEPLOY_TASK = "Implantar o certificado na pasta chaves"
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                       r"\s+failed=(?P<failed>\d+)", re.M)
@@ -30,16 +19,6 @@ RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>
 def recap(output):
     return dict((m.group("host"), dict((k, int(m.group(k))) for k in ("ok", "changed", "unreachable", "failed")))
                 for m in RECAP_RE.finditer(output))
-
-
-def assert_no_secret(text):
-    for piece in SECRET_PIECES:
-        assert piece not in text
-
-
-@pytest.fixture
-def lab(tmp_path, run_ansible):
-    return harness.Lab(tmp_path / "lab", run_ansible)
 
 
 @pytest.fixture
@@ -83,7 +62,7 @@ def test_fleet_converge_idempotence_and_secrets(lab, certs):
     assert_no_secret(out)
     assert recap(proc.stdout)["pec-sp"]["changed"] == 1 and recap(proc.stdout)["pec-consorcio"]["changed"] == 1
     # exactly one module execution per certificate per host
-    assert harness.module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {"pec-sp": 1, "pec-consorcio": 3}
+    assert module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {"pec-sp": 1, "pec-consorcio": 3}
     assert sorted(os.listdir(str(lab.chaves("pec-sp")))) == ["fms-3550308.pfx"]
     consorcio = lab.chaves("pec-consorcio")
     assert sorted(os.listdir(str(consorcio))) == ["fms-3106200.pfx", "fms-3304557.p12", "fms-3550308.pfx"]
@@ -92,20 +71,20 @@ def test_fleet_converge_idempotence_and_secrets(lab, certs):
     backups = os.listdir(str(consorcio.parent / "chaves-backup"))
     assert len(backups) == 1 and backups[0].startswith("antigo.pfx.")
 
-    before = {host: harness.tree(lab.install_dir(host)) for host in lab.hosts}
+    before = {host: tree(lab.install_dir(host)) for host in lab.hosts}
     proc = lab.role()
     assert proc.returncode == 0, proc.stdout
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap(proc.stdout).values()), proc.stdout
-    assert {host: harness.tree(lab.install_dir(host)) for host in lab.hosts} == before
+    assert {host: tree(lab.install_dir(host)) for host in lab.hosts} == before
 
 
 def test_check_mode_changes_nothing(lab, certs):
     _fleet(lab, certs)
-    before = {host: harness.tree(lab.install_dir(host)) for host in lab.hosts}
+    before = {host: tree(lab.install_dir(host)) for host in lab.hosts}
     proc = lab.role("--check", "--diff")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(r["changed"] == 1 for r in recap(proc.stdout).values())
-    assert {host: harness.tree(lab.install_dir(host)) for host in lab.hosts} == before
+    assert {host: tree(lab.install_dir(host)) for host in lab.hosts} == before
     assert_no_secret(proc.stdout + proc.stderr)
 
 
@@ -120,7 +99,7 @@ def test_refused_certificate_stops_before_the_host(lab, certs):
     result = recap(proc.stdout)
     assert result["pec-sp"]["failed"] == 1 and result["pec-ok"]["failed"] == 1
     assert "Senha do certificado incorreta" in proc.stdout and "rnds_expected_cnpj" in proc.stdout
-    assert harness.module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {}
+    assert module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {}
     assert not lab.chaves("pec-sp").exists() and not lab.chaves("pec-ok").exists()
 
 
@@ -186,4 +165,4 @@ def test_windows_host_is_validated_on_the_controller(lab, certs):
     assert recap(proc.stdout)["win"]["failed"] == 1
     assert "Senha do certificado incorreta" in proc.stdout
     assert "ansible.windows" not in proc.stdout
-    assert harness.module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {}
+    assert module_runs(proc.stdout, task_prefix=DEPLOY_TASK) == {}

@@ -4,46 +4,22 @@
 """The pec_certificate action plugin: controller-side validation, cache, vault, secrets, round trips.
 
 Real runs: ansible-playbook against ``ansible_connection: local`` hosts whose PEC installations
-are temporary folders (see tests/integration/certificate/harness.py). What needs no playbook (cache
-key, validity refresh, vault in memory) is in tests/unit/plugins/action/test_pec_certificate_in_process.py;
-the certificate policy in tests/unit/plugins/plugin_utils/test_certificate_policy.py.
+are temporary folders (see tests/integration/certificate/certificate_lab.py). What needs no
+playbook (cache key, validity refresh, vault in memory) is in
+tests/unit/plugins/action/test_pec_certificate_in_process.py; the certificate policy in
+tests/unit/plugins/plugin_utils/test_certificate_policy.py.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
 import hashlib
-import importlib.util
-import pathlib
 
 import pytest
 import testca
+from certificate_lab import PASSWORD, assert_no_secret, module_runs, pkcs12_counter_env, pkcs12_opened
 
-# Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
-_HARNESS = importlib.util.spec_from_file_location(
-    "esus_rnds_certificate_harness",
-    str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate" / "harness.py"))
-harness = importlib.util.module_from_spec(_HARNESS)
-_HARNESS.loader.exec_module(harness)
-
-PASSWORD = testca.HARD_PASSWORD
-SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
 NOW = datetime.datetime.now(datetime.timezone.utc)
-
-
-def assert_no_secret(text, content=None):
-    for piece in SECRET_PIECES:
-        assert piece not in text
-    if content is not None:
-        encoded = base64.b64encode(content).decode("ascii")
-        for start in range(0, len(encoded) - 60, 500):
-            assert encoded[start:start + 60] not in text
-
-
-@pytest.fixture
-def lab(tmp_path, run_ansible):
-    return harness.Lab(tmp_path / "lab", run_ansible)
 
 
 @pytest.fixture
@@ -70,7 +46,7 @@ def test_deploy_returns_certificate_facts_and_runs_the_module_once(lab, pfx, ecn
     deployed = lab.chaves("h1") / "fms-3550308.pfx"
     assert deployed.read_bytes() == pfx.read_bytes()
     # one module execution for one certificate on one host, nothing else sent
-    assert harness.module_runs(proc.stdout) == {"h1": 1}
+    assert module_runs(proc.stdout) == {"h1": 1}
     assert_no_secret(proc.stdout + proc.stderr, pfx.read_bytes())
 
 
@@ -81,7 +57,7 @@ def test_one_module_execution_per_host_without_pipelining(lab, pfx):
                                env_extra={"ANSIBLE_PIPELINING": "False"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(r["changed"] for r in results.values()) and len(results) == 3
-    assert harness.module_runs(proc.stdout, pipelining=False) == {"h1": 1, "h2": 1, "h3": 1}
+    assert module_runs(proc.stdout, pipelining=False) == {"h1": 1, "h2": 1, "h3": 1}
     assert_no_secret(proc.stdout + proc.stderr, pfx.read_bytes())
 
 
@@ -104,7 +80,7 @@ def test_validate_only_never_touches_the_host(lab, pfx):
     assert result["changed"] is False and result["validated"] is True
     assert result["certificate"]["cnpj"] == "12345678000195"
     assert not lab.chaves("h1").exists()
-    assert harness.module_runs(proc.stdout) == {}
+    assert module_runs(proc.stdout) == {}
 
 
 def test_windows_host_goes_to_the_windows_modules(lab, pfx):
@@ -114,7 +90,7 @@ def test_windows_host_goes_to_the_windows_modules(lab, pfx):
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
     assert results["w1"]["failed"] is True
     assert "C:\\Program Files\\e-SUS\\webserver\\chaves (ansible.windows.win_file)" in results["w1"]["msg"]
-    assert harness.module_runs(proc.stdout) == {}
+    assert module_runs(proc.stdout) == {}
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD, "validate_only": True})
     assert results["w1"].get("failed") is not True and results["w1"]["certificate"]["name"] == "fms-3550308.pfx"
 
@@ -128,7 +104,7 @@ def _refused(lab, pc, expect):
     assert result["failed"] is True, result
     assert expect in result["msg"], result["msg"]
     # stopped on the controller: no module execution, nothing created on the host
-    assert harness.module_runs(proc.stdout) == {}
+    assert module_runs(proc.stdout) == {}
     assert not lab.chaves("h1").exists()
     assert_no_secret(proc.stdout + proc.stderr)
     return result
@@ -271,7 +247,7 @@ def test_vault_encrypted_source(lab, pfx, tmp_path, run_ansible):
     proc, results = lab.deploy(dict(pc, name="outro.pfx"), "-vvv")
     assert results["h1"]["failed"] is True
     assert "ansible-vault" in results["h1"]["msg"]
-    assert harness.module_runs(proc.stdout) == {}
+    assert module_runs(proc.stdout) == {}
 
 
 # ----------------------------------------------------------------------------- cache
@@ -283,17 +259,17 @@ def test_file_shared_by_many_hosts_is_parsed_once(lab, pfx, make_pkcs12, tmp_pat
     for host in hosts:
         lab.add_host(host)
     log = tmp_path / "pkcs12-abertos.log"
-    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
+    proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD}, env_extra=pkcs12_counter_env(log))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert harness.pkcs12_opened(log, pfx, other) == {pfx.name: 1}
+    assert pkcs12_opened(log, pfx, other) == {pfx.name: 1}
     # what the hosts are told (documented return value): the other seven workers read the run's disk cache
     origins = sorted(results[h]["validation_cache"] for h in hosts)
     assert origins == ["disk"] * 7 + ["parsed"], origins
     # another file, next run: opened once too (the cache key is the file and its password, never a stale entry)
     log.unlink()
-    proc, results = lab.deploy({"src": str(other), "password": PASSWORD}, env_extra=harness.pkcs12_counter_env(log))
+    proc, results = lab.deploy({"src": str(other), "password": PASSWORD}, env_extra=pkcs12_counter_env(log))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert harness.pkcs12_opened(log, pfx, other) == {other.name: 1}
+    assert pkcs12_opened(log, pfx, other) == {other.name: 1}
     assert sorted(results[h]["validation_cache"] for h in hosts) == ["disk"] * 7 + ["parsed"]
 
 
@@ -302,13 +278,13 @@ def test_between_runs_store_reuses_a_validation_only_for_the_same_bytes_and_a_pa
     """plugin_utils/_validation_store: the second run opens no PKCS#12 (counted from outside the collection)."""
     store = tmp_path / "store"
     log = tmp_path / "pkcs12-abertos.log"
-    env = dict(harness.pkcs12_counter_env(log), ESUS_RNDS_CERTIFICATE_CACHE=str(store))
+    env = dict(pkcs12_counter_env(log), ESUS_RNDS_CERTIFICATE_CACHE=str(store))
     lab.add_host("h1")
     proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD}, "-vvvv", env_extra=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     first = results["h1"]
     assert first["validation_cache"] == "parsed"
-    assert harness.pkcs12_opened(log, pfx) == {pfx.name: 1}
+    assert pkcs12_opened(log, pfx) == {pfx.name: 1}
     entries = list(store.iterdir())
     assert len(entries) == 1 and oct(entries[0].stat().st_mode & 0o777) == "0o600"
     assert_no_secret(entries[0].read_text(encoding="utf-8") + proc.stdout + proc.stderr, pfx.read_bytes())
@@ -319,7 +295,7 @@ def test_between_runs_store_reuses_a_validation_only_for_the_same_bytes_and_a_pa
     assert results["h1"]["validation_cache"] == "store"
     # days_remaining is recomputed at each run (the store keeps not_after): it may tick between two runs
     assert dict(results["h1"]["certificate"], days_remaining=0) == dict(first["certificate"], days_remaining=0)
-    assert harness.pkcs12_opened(log, pfx) == {}
+    assert pkcs12_opened(log, pfx) == {}
     # a wrong password is never answered from the store: refused as without it
     proc, results = lab.deploy({"src": str(pfx), "passphrase": "senha errada", "name": "outro.pfx"}, env_extra=env)
     assert results["h1"]["failed"] is True and "senha" in results["h1"]["msg"]
@@ -331,7 +307,7 @@ def test_between_runs_store_reuses_a_validation_only_for_the_same_bytes_and_a_pa
     proc, results = lab.deploy({"src": str(pfx), "passphrase": PASSWORD}, env_extra=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert results["h1"]["validation_cache"] == "parsed" and results["h1"]["changed"] is True
-    assert harness.pkcs12_opened(log, pfx) == {pfx.name: 1}
+    assert pkcs12_opened(log, pfx) == {pfx.name: 1}
 
 
 # ----------------------------------------------------------------------------- weak password inside a fact

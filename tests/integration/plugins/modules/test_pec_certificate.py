@@ -12,30 +12,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import pathlib
 import stat
 
 import pytest
-import testca
+from certificate_lab import PASSWORD, tree
 
 from ansible_collections.esus.rnds.plugins.module_utils import _chaves
-
-# Loaded by path under its own name: tests/pec_simulator/harness.py is imported as "harness" elsewhere.
-_HARNESS = importlib.util.spec_from_file_location(
-    "esus_rnds_certificate_harness",
-    str(pathlib.Path(__file__).resolve().parents[3] / "integration" / "certificate" / "harness.py"))
-harness = importlib.util.module_from_spec(_HARNESS)
-_HARNESS.loader.exec_module(harness)
-
-PASSWORD = testca.HARD_PASSWORD
-
-
-@pytest.fixture
-def lab(tmp_path, run_ansible):
-    return harness.Lab(tmp_path / "lab", run_ansible)
 
 
 @pytest.fixture
@@ -69,12 +54,12 @@ def test_first_deploy_then_idempotent(lab, pfx):
     assert first["path"] == str(target) and first["chaves_dir"] == str(chaves)
     assert first["backup_file"] is None and first["chaves_variants"] == []
     assert sorted(os.listdir(str(chaves))) == ["fms.pfx"]  # no temporary file left
-    before = harness.tree(lab.install_dir("h1"))
+    before = tree(lab.install_dir("h1"))
     proc, results = lab.deploy({"src": str(pfx), "password": PASSWORD})
     second = results["h1"]
     assert second["changed"] is False, second
     assert second["dir_changed"] is False and second["content_changed"] is False and second["attributes_changed"] is False
-    assert harness.tree(lab.install_dir("h1")) == before
+    assert tree(lab.install_dir("h1")) == before
 
 
 def test_check_mode_writes_nothing(lab, pfx, pfx2):
@@ -84,12 +69,12 @@ def test_check_mode_writes_nothing(lab, pfx, pfx2):
     assert not lab.chaves("h1").exists()
     lab.deploy({"src": str(pfx), "password": PASSWORD})
     os.chmod(str(lab.chaves("h1") / "fms.pfx"), 0o600)
-    before = harness.tree(lab.install_dir("h1"))
+    before = tree(lab.install_dir("h1"))
     proc, results = lab.deploy({"src": str(pfx2), "password": PASSWORD, "name": "fms.pfx", "prune": True}, "--check", "--diff")
     result = results["h1"]
     assert result["changed"] is True and result["content_changed"] is True
     assert result["backup_file"] is None
-    assert harness.tree(lab.install_dir("h1")) == before
+    assert tree(lab.install_dir("h1")) == before
     assert (lab.chaves("h1") / "fms.pfx").read_bytes() == pfx.read_bytes()
 
 

@@ -53,14 +53,9 @@ def _reference_dv(base):
     return "%d%d" % (first, second)
 
 
-@pytest.mark.parametrize("value", VALID_CNPJS)
-def test_valid_cnpj(value):
-    assert _brdocs.valid_cnpj(value) is True
-
-
-@pytest.mark.parametrize("value", INVALID_CNPJS)
-def test_invalid_cnpj(value):
-    assert _brdocs.valid_cnpj(value) is False
+@pytest.mark.parametrize("value,expected", [(v, True) for v in VALID_CNPJS] + [(v, False) for v in INVALID_CNPJS])
+def test_valid_cnpj(value, expected):
+    assert _brdocs.valid_cnpj(value) is expected
 
 
 def test_receita_alphanumeric_example_by_computation():
@@ -119,14 +114,9 @@ INVALID_CPFS = [
 ]
 
 
-@pytest.mark.parametrize("value", VALID_CPFS)
-def test_valid_cpf(value):
-    assert _brdocs.valid_cpf(value) is True
-
-
-@pytest.mark.parametrize("value", INVALID_CPFS)
-def test_invalid_cpf(value):
-    assert _brdocs.valid_cpf(value) is False
+@pytest.mark.parametrize("value,expected", [(v, True) for v in VALID_CPFS] + [(v, False) for v in INVALID_CPFS])
+def test_valid_cpf(value, expected):
+    assert _brdocs.valid_cpf(value) is expected
 
 
 def test_cpf_repeated_digits_pass_mod11_but_are_rejected():

@@ -17,7 +17,6 @@ import testca
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.esus.rnds.plugins.module_utils import _pkcs12, _pkcs12_format
 from ansible_collections.esus.rnds.plugins.module_utils._labels import render
@@ -250,12 +249,7 @@ def test_der_private_key_refused(ecnpj_leaf):
 
 
 def test_csr_and_other_pem_refused(ecnpj_leaf):
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FMS:12345678000195")]))
-        .sign(ecnpj_leaf.key, hashes.SHA256())
-    )
-    exc = _error(csr.public_bytes(serialization.Encoding.PEM))
+    exc = _error(testca.csr_bytes(ecnpj_leaf))
     assert exc.code == "not_pkcs12" and "CSR" in exc.message
     exc = _error(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
     assert exc.code == "not_pkcs12" and "X509 CRL" in exc.message

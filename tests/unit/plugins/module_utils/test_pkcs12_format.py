@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import pytest
 import testca
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.esus.rnds.plugins.module_utils import _pkcs12_format
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import (
@@ -80,12 +78,7 @@ def test_der_certificate_is_recognised_structurally(ecnpj_leaf, test_ca):
 
 
 def test_der_csr_is_not_taken_for_a_certificate(ecnpj_leaf):
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FMS:12345678000195")]))
-        .sign(ecnpj_leaf.key, hashes.SHA256())
-    )
-    exc = _framing_error(csr.public_bytes(serialization.Encoding.DER))
+    exc = _framing_error(testca.csr_bytes(ecnpj_leaf, "der"))
     assert exc.code == "not_pkcs12"
 
 

@@ -37,9 +37,11 @@ def codes(entry):
     return [(p["code"], p["severity"]) for p in entry["problem_details"]]
 
 
-def only(entry, code):
+def only(entry, code, severity=None):
+    """The one problem ``code`` of ``entry`` (of ``severity``, when given)."""
     found = [p for p in entry["problem_details"] if p["code"] == code]
     assert len(found) == 1, codes(entry)
+    assert severity is None or found[0]["severity"] == severity, found[0]
     return found[0]
 
 
@@ -101,8 +103,7 @@ def test_pec_unreachable_is_error_and_mentions_service_state():
     entry = evaluate(pec_info=sf.pec_info(service_state="stopped"),
                      rnds_info=sf.rnds_info(reachable=False, error="conexão recusada"),
                      expected=sf.expected(municipios=[{"ibge": "3550308", "nome": "São Paulo"}]))
-    problem = only(entry, "pec_unreachable")
-    assert problem["severity"] == "error"
+    problem = only(entry, "pec_unreachable", "error")
     assert "http://127.0.0.1:8080" in problem["message"]
     assert "conexão recusada" in problem["message"]
     assert "systemctl start e-SUS-PEC" in problem["message"]
@@ -115,20 +116,19 @@ def test_pec_unreachable_is_error_and_mentions_service_state():
 
 def test_pec_not_installed():
     entry = evaluate(pec_info=sf.pec_info(exists=False, install_dir="/srv/pec"), rnds_info=None)
-    problem = only(entry, "pec_not_installed")
-    assert problem["severity"] == "error" and "/srv/pec" in problem["message"]
+    problem = only(entry, "pec_not_installed", "error")
+    assert "/srv/pec" in problem["message"]
     assert "rnds_info_missing" not in [code for code, dummy in codes(entry)]
 
 
 def test_rnds_info_missing_when_pec_installed():
     entry = evaluate(rnds_info=None)
-    assert only(entry, "rnds_info_missing")["severity"] == "error"
+    only(entry, "rnds_info_missing", "error")
 
 
 def test_chaves_missing_is_error():
     entry = evaluate(pec_info=sf.pec_info(chaves_exists=False))
-    problem = only(entry, "chaves_missing")
-    assert problem["severity"] == "error"
+    problem = only(entry, "chaves_missing", "error")
     assert "/opt/e-SUS/webserver/chaves" in problem["message"] and "esus.rnds.certificate" in problem["message"]
     assert entry["status"] == "error"
 
@@ -141,8 +141,8 @@ def test_chaves_not_a_directory():
 
 def test_chaves_world_accessible_is_error():
     entry = evaluate(pec_info=sf.pec_info(world_accessible=True, mode="0777"))
-    problem = only(entry, "chaves_world_accessible")
-    assert problem["severity"] == "error" and "0777" in problem["message"] and "chmod 0750" in problem["message"]
+    problem = only(entry, "chaves_world_accessible", "error")
+    assert "0777" in problem["message"] and "chmod 0750" in problem["message"]
 
 
 def test_file_world_readable_is_error():
@@ -164,8 +164,8 @@ def test_world_readable_cer_or_folder_is_not_a_key_leak():
 
 def test_chaves_without_any_pkcs12_and_no_expected_name():
     entry = evaluate(pec_info=sf.pec_info(files=("leia-me.txt",)), expected=sf.expected(certificate_name=""))
-    problem = only(entry, "no_certificate_file")
-    assert problem["severity"] == "error" and ".pfx/.p12" in problem["message"]
+    problem = only(entry, "no_certificate_file", "error")
+    assert ".pfx/.p12" in problem["message"]
 
 
 def test_chaves_symlink_is_error():
@@ -175,15 +175,14 @@ def test_chaves_symlink_is_error():
 
 def test_chaves_case_variant_is_warning():
     entry = evaluate(pec_info=sf.pec_info(variants=("Chaves",)))
-    problem = only(entry, "chaves_case_variant")
-    assert problem["severity"] == "warning" and "Chaves" in problem["message"]
+    problem = only(entry, "chaves_case_variant", "warning")
+    assert "Chaves" in problem["message"]
     assert entry["status"] == "warning"
 
 
 def test_cer_file_is_warning():
     entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "fms.cer")))
-    problem = only(entry, "cer_file")
-    assert problem["severity"] == "warning"
+    problem = only(entry, "cer_file", "warning")
     assert "fms.cer" in problem["message"] and ".pfx/.p12" in problem["message"]
     assert entry["status"] == "warning"
 
@@ -196,26 +195,26 @@ def test_stray_pkcs12_is_warning_but_not_the_one_in_use():
     assert len(strays) == 1 and strays[0]["severity"] == "warning"
     assert "antigo.p12" in strays[0]["message"]
     # outro.pfx is in use: reported as a mismatch, not as a stray file.
-    assert only(entry, "certificate_mismatch")["severity"] == "warning"
+    only(entry, "certificate_mismatch", "warning")
 
 
 def test_expected_certificate_file_missing_is_error():
     entry = evaluate(pec_info=sf.pec_info(files=("outro.pfx",)),
                      rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="outro.pfx"))]))
-    problem = only(entry, "certificate_file_missing")
-    assert problem["severity"] == "error" and "fms.pfx" in problem["message"]
+    problem = only(entry, "certificate_file_missing", "error")
+    assert "fms.pfx" in problem["message"]
 
 
 def test_expected_file_missing_uses_pec_listing_when_pec_info_absent():
     entry = evaluate(pec_info=None, rnds_info=sf.rnds_info(available=("outro.pfx",)))
-    assert only(entry, "certificate_file_missing")["severity"] == "error"
+    only(entry, "certificate_file_missing", "error")
 
 
 def test_probe_failures_are_errors_with_their_message():
     failed = {"failed": True, "msg": "Permissão negada ao ler /opt/e-SUS"}
     entry = evaluate(pec_info=failed)
-    problem = only(entry, "probe_failed")
-    assert problem["severity"] == "error" and "Permissão negada ao ler /opt/e-SUS" in problem["message"]
+    problem = only(entry, "probe_failed", "error")
+    assert "Permissão negada ao ler /opt/e-SUS" in problem["message"]
     assert "pec_info" in problem["message"]
 
     entry = evaluate(rnds_info={"failed": True, "msg": "Usuário ou senha inválidos"})
@@ -242,8 +241,8 @@ def test_unreachable_ansible_result_is_error():
 
 def test_rnds_not_enabled_is_error():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(enabled=False))]))
-    problem = only(entry, "rnds_not_enabled")
-    assert problem["severity"] == "error" and problem["scope"] == "3550308"
+    problem = only(entry, "rnds_not_enabled", "error")
+    assert problem["scope"] == "3550308"
     assert "esus.rnds.enable" in problem["message"]
     assert entry["rnds_enabled"] is False
     assert entry["municipios"][0]["rnds_enabled"] is False
@@ -253,8 +252,7 @@ def test_rnds_not_enabled_is_error():
 
 def test_cadsus_not_enabled_when_expected_is_error():
     entry = evaluate(expected=sf.expected(services=["rnds", "cadsus"]))
-    problem = only(entry, "cadsus_not_enabled")
-    assert problem["severity"] == "error"
+    problem = only(entry, "cadsus_not_enabled", "error")
     # rnds_enabled is true only when every expected service is enabled.
     assert entry["municipios"][0]["rnds_enabled"] is False and entry["rnds_enabled"] is False
 
@@ -275,8 +273,8 @@ def test_other_service_not_enabled_is_error():
     """rnds_report called directly may ask for a service besides RNDS/CADSUS: the certificate must have it."""
     rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds"]))])
     entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
-    problem = only(entry, "service_not_enabled")
-    assert problem["severity"] == "error" and "O serviço outro não está habilitado" in problem["message"]
+    problem = only(entry, "service_not_enabled", "error")
+    assert "O serviço outro não está habilitado" in problem["message"]
     assert entry["municipios"][0]["rnds_status"] == "disabled"
     rnds_info = sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds", "outro"]))])
     entry = evaluate(rnds_info=rnds_info, expected=sf.expected(services=["rnds", "outro"]))
@@ -297,22 +295,20 @@ def test_how_the_pec_was_read_is_reported():
 def test_certificate_in_use_differs_from_inventory_is_warning():
     entry = evaluate(pec_info=sf.pec_info(files=("fms.pfx", "novo.pfx")),
                      rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(certificate="novo.pfx"))]))
-    problem = only(entry, "certificate_mismatch")
-    assert problem["severity"] == "warning"
+    problem = only(entry, "certificate_mismatch", "warning")
     assert "novo.pfx" in problem["message"] and "fms.pfx" in problem["message"]
     assert entry["certificate"] == "novo.pfx"
 
 
 def test_requester_id_differs_is_warning():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(requester_id="REQ-2"))]))
-    problem = only(entry, "requester_mismatch")
-    assert problem["severity"] == "warning" and "REQ-2" in problem["message"] and "REQ-1" in problem["message"]
+    problem = only(entry, "requester_mismatch", "warning")
+    assert "REQ-2" in problem["message"] and "REQ-1" in problem["message"]
 
 
 def test_days_remaining_below_minimum_is_warning():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=29))]))
-    problem = only(entry, "certificate_expiring")
-    assert problem["severity"] == "warning"
+    problem = only(entry, "certificate_expiring", "warning")
     assert "29 dia(s)" in problem["message"]
     # dd/mm/aaaa in Brasília time: NOW is 10/03/2026 15:30 UTC, +29 days.
     assert "08/04/2026" in problem["message"]
@@ -329,8 +325,8 @@ def test_minimum_is_configurable_and_boundary_is_not_a_warning():
 
 def test_expired_certificate_is_error():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(days=-2))]))
-    problem = only(entry, "certificate_expired")
-    assert problem["severity"] == "error" and "há 2 dia(s)" in problem["message"]
+    problem = only(entry, "certificate_expired", "error")
+    assert "há 2 dia(s)" in problem["message"]
     assert "certificate_expiring" not in [code for code, dummy in codes(entry)]
     assert entry["days_remaining"] == -2 and entry["expired"] is True
 
@@ -349,8 +345,7 @@ def test_cnpj_differs_is_error_when_known_from_pec():
     state["cnpj"] = "11222333000181"
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=state)]),
                      expected=sf.expected(expected_cnpj="12.345.678/0001-95"))
-    problem = only(entry, "cnpj_mismatch")
-    assert problem["severity"] == "error"
+    problem = only(entry, "cnpj_mismatch", "error")
     assert "11.222.333/0001-81" in problem["message"] and "12.345.678/0001-95" in problem["message"]
 
 
@@ -359,7 +354,7 @@ def test_cnpj_from_controller_certificate_info_and_equal_cnpj_is_fine():
     entry = evaluate(expected=sf.expected(expected_cnpj="11.222.333/0001-81", certificates=info))
     assert entry["status"] == "ok"
     entry = evaluate(expected=sf.expected(expected_cnpj="12345678000195", certificates=info))
-    assert only(entry, "cnpj_mismatch")["severity"] == "error"
+    only(entry, "cnpj_mismatch", "error")
 
 
 def test_cnpj_not_checked_without_information():
@@ -372,13 +367,12 @@ def test_validity_of_expected_file_used_when_not_enabled():
     entry = evaluate(rnds_info=sf.rnds_info([sf.municipio(rnds=sf.service_state(enabled=False))]),
                      expected=sf.expected(certificates=info))
     assert entry["municipios"][0]["days_remaining"] == 10
-    assert only(entry, "certificate_expiring")["severity"] == "warning"
+    only(entry, "certificate_expiring", "warning")
 
 
 def test_rnds_auth_failure_is_error_with_diagnosis():
     entry = evaluate(auth=sf.auth(ok=False))
-    problem = only(entry, "rnds_auth_failed")
-    assert problem["severity"] == "error"
+    problem = only(entry, "rnds_auth_failed", "error")
     assert "não está credenciado no e-Gestor" in problem["message"] and "etapa http" in problem["message"]
     assert entry["auth"] == {"authenticated": False, "diagnosis": sf.auth(ok=False)["diagnosis"], "stage": "http",
                              "status_code": 401, "environment": "homologacao", "elapsed_ms": 80, "expires_in": None}
@@ -509,32 +503,28 @@ def test_manual_pending_wins_the_host_situation():
         assert [m["rnds_status"] for m in entry["municipios"]] == list(reversed(wanted))
 
 
-def test_already_logged_in_is_not_verified_and_only_a_warning():
-    entry = evaluate(rnds_info=sf.rnds_info([sf.session_open()]))
-    problem = only(entry, "not_verified_session")
-    assert codes(entry) == [("not_verified_session", "warning")]
-    assert problem["message"].startswith("Não verificado")
-    assert "já tem uma sessão aberta" in problem["message"] and "fora do horário de atendimento" in problem["message"]
+@pytest.mark.parametrize("answer,code,severity,start,pieces", [
+    # already logged in elsewhere: only a warning
+    (sf.session_open(), "not_verified_session", "warning", "Não verificado",
+     ("já tem uma sessão aberta", "fora do horário de atendimento")),
+    # login refused: an error
+    (sf.login_refused(), "municipio_error", "error",
+     "Não verificado: o PEC recusou a leitura do município São Paulo (IBGE 3550308)", ("login recusado para o CPF",)),
+])
+def test_municipality_not_read_is_unverified(answer, code, severity, start, pieces):
+    entry = evaluate(rnds_info=sf.rnds_info([answer]))
+    problem = only(entry, code)
+    assert codes(entry) == [(code, severity)]
+    assert problem["message"].startswith(start)
+    assert all(piece in problem["message"] for piece in pieces), problem["message"]
     [municipio] = entry["municipios"]
     assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
-    assert municipio["status"] == "warning" and entry["status"] == "warning"
+    assert municipio["status"] == severity and entry["status"] == severity
     assert entry["rnds_status"] == "unverified"
     # not read is not "not enabled": no rnds_not_enabled / state_unknown claim
-    assert "rnds_not_enabled" not in [code for code, dummy in codes(entry)]
+    assert "rnds_not_enabled" not in [c for c, dummy in codes(entry)]
     summary = R.build_report([entry], now=NOW)["summary"]
     assert summary["unverified_municipios"] == 1 and summary["manual_pending_municipios"] == 0
-
-
-def test_login_refused_is_not_verified_and_an_error():
-    entry = evaluate(rnds_info=sf.rnds_info([sf.login_refused()]))
-    problem = only(entry, "municipio_error")
-    assert codes(entry) == [("municipio_error", "error")]
-    assert problem["message"].startswith("Não verificado: o PEC recusou a leitura do município São Paulo (IBGE 3550308)")
-    assert "login recusado para o CPF" in problem["message"] and "CPF" in problem["message"]
-    [municipio] = entry["municipios"]
-    assert municipio["rnds_status"] == "unverified" and municipio["rnds_enabled"] is None
-    assert municipio["status"] == "error" and entry["status"] == "error"
-    assert entry["rnds_status"] == "unverified"
 
 
 def test_state_shape_and_per_service_shape_give_the_same_report():
@@ -557,7 +547,7 @@ def test_one_certificate_serves_both_services():
     # the certificate without CADSUS ticked: CADSUS is not enabled
     entry = evaluate(rnds_info=sf.rnds_info([dict(sf.municipio(), state=sf.state(services=["rnds"]))]),
                      expected=sf.expected(services=["rnds", "cadsus"]))
-    assert only(entry, "cadsus_not_enabled")["severity"] == "error"
+    only(entry, "cadsus_not_enabled", "error")
     assert entry["municipios"][0]["rnds_status"] == "disabled"
 
 
@@ -565,8 +555,8 @@ def test_unknown_state_without_error_is_reported_once():
     unknown = dict.fromkeys(("enabled", "enabled_at", "certificate", "fingerprint_sha256", "not_after", "requester_id"))
     municipio = sf.municipio(rnds=dict(unknown), cadsus=dict(unknown))
     entry = evaluate(rnds_info=sf.rnds_info([municipio]), expected=sf.expected(services=["rnds", "cadsus"]))
-    problem = only(entry, "state_unknown")
-    assert problem["severity"] == "error" and "RNDS e do CADSUS" in problem["message"]
+    problem = only(entry, "state_unknown", "error")
+    assert "RNDS e do CADSUS" in problem["message"]
     assert "rnds_not_enabled" not in [code for code, dummy in codes(entry)]
 
 
@@ -575,20 +565,20 @@ def test_validity_from_the_pec_listing_when_not_enabled():
     info["certificates"] = [{"name": "fms.pfx", "size": 1, "sha256": "ab", "fingerprint_sha256": None,
                              "not_after": sf.iso(-1)}]
     entry = evaluate(rnds_info=info)
-    assert only(entry, "certificate_expired")["severity"] == "error"
-    assert only(entry, "rnds_not_enabled")["severity"] == "error"
+    only(entry, "certificate_expired", "error")
+    only(entry, "rnds_not_enabled", "error")
 
 
 def test_expected_municipio_not_on_pec():
     entry = evaluate(expected=sf.expected(municipios=[{"ibge": "3550308"}, {"ibge": "3509502", "nome": "Campinas"}]))
-    problem = only(entry, "municipio_not_found")
-    assert problem["severity"] == "error" and "Campinas (IBGE 3509502)" in problem["message"]
+    problem = only(entry, "municipio_not_found", "error")
+    assert "Campinas (IBGE 3509502)" in problem["message"]
     assert entry["rnds_enabled"] is False
 
 
 def test_pec_without_municipality():
     entry = evaluate(rnds_info=sf.rnds_info([]))
-    assert only(entry, "no_municipio")["severity"] == "error"
+    only(entry, "no_municipio", "error")
 
 
 def test_multimunicipal_min_days_and_per_municipality_expectations():

@@ -11,14 +11,12 @@ tests/integration/plugins/modules/test_pec_certificate.py.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import pathlib
 import stat
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.esus.rnds.plugins.module_utils import _chaves
 from ansible_collections.esus.rnds.plugins.modules import pec_certificate
@@ -28,32 +26,18 @@ def mode_of(path):
     return stat.S_IMODE(os.lstat(str(path)).st_mode)
 
 
-def _main(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            pec_certificate.main()
-    return info.value.code, json.loads(capsys.readouterr().out)
-
-
-def _args(install_dir, data, **extra):
-    args = {"name": "fms.pfx", "install_dir": str(install_dir), "content": base64.b64encode(data).decode(),
-            "checksum": hashlib.sha256(data).hexdigest()}
-    args.update(extra)
-    return args
-
-
-def test_corrupted_transfer_refused(tmp_path, capsys):
+def test_corrupted_transfer_refused(tmp_path, pec_certificate_main):
     (tmp_path / "webserver").mkdir()
-    code, result = _main(_args(tmp_path, b"abc", checksum="0" * 64), capsys)
+    code, result = pec_certificate_main(tmp_path, b"abc", checksum="0" * 64)
     assert code == 1 and "SHA-256 não confere" in result["msg"]
     assert not (tmp_path / "webserver" / "chaves").exists()
-    code, result = _main(_args(tmp_path, b"abc", content="não é base64!"), capsys)
+    code, result = pec_certificate_main(tmp_path, b"abc", content="não é base64!")
     assert code == 1 and "base64" in result["msg"]
-    code, result = _main({"name": "fms.pfx", "install_dir": str(tmp_path)}, capsys)
+    code, result = pec_certificate_main(tmp_path, None)
     assert code == 1 and "src" in result["msg"]
 
 
-def test_new_file_is_never_readable_by_others(tmp_path, capsys, monkeypatch):
+def test_new_file_is_never_readable_by_others(tmp_path, pec_certificate_main, monkeypatch):
     """Even with umask 000, the certificate is never world-accessible, not even for an instant."""
     (tmp_path / "webserver").mkdir()
     seen = []
@@ -68,7 +52,7 @@ def test_new_file_is_never_readable_by_others(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(pec_certificate.os, "rename", spy)
     old = os.umask(0)
     try:
-        code, result = _main(_args(tmp_path, b"certificado"), capsys)
+        code, result = pec_certificate_main(tmp_path, b"certificado")
     finally:
         os.umask(old)
     assert code == 0 and result["changed"] is True
@@ -76,9 +60,9 @@ def test_new_file_is_never_readable_by_others(tmp_path, capsys, monkeypatch):
     assert mode_of(tmp_path / "webserver" / "chaves" / "fms.pfx") == 0o640
 
 
-def test_check_mode_in_process(tmp_path, capsys):
+def test_check_mode_in_process(tmp_path, pec_certificate_main):
     (tmp_path / "webserver").mkdir()
-    code, result = _main(_args(tmp_path, b"abc", _ansible_check_mode=True, _ansible_diff=True), capsys)
+    code, result = pec_certificate_main(tmp_path, b"abc", _ansible_check_mode=True, _ansible_diff=True)
     assert code == 0 and result["changed"] is True and "diff" in result
     assert os.listdir(str(tmp_path / "webserver")) == []
     assert base64.b64encode(b"abc").decode() not in json.dumps(result)
@@ -130,7 +114,7 @@ def test_case_variants(tmp_path):
 
 # ----------------------------------------------------------------------------- descriptors, links, names
 
-def test_hard_linked_certificate_is_refused_and_left_alone(tmp_path, capsys):
+def test_hard_linked_certificate_is_refused_and_left_alone(tmp_path, pec_certificate_main):
     """A file with two links could be any file of the server: never read, copied, chowned or replaced through it."""
     chaves = tmp_path / "webserver" / "chaves"
     chaves.mkdir(parents=True)
@@ -139,7 +123,7 @@ def test_hard_linked_certificate_is_refused_and_left_alone(tmp_path, capsys):
     os.chmod(str(other), 0o400)
     os.link(str(other), str(chaves / "fms.pfx"))
     before = os.stat(str(other))
-    code, result = _main(_args(tmp_path, b"certificado", owner="nobody"), capsys)
+    code, result = pec_certificate_main(tmp_path, b"certificado", owner="nobody")
     assert code == 1 and "mais de um link físico" in result["msg"], result
     after = os.stat(str(other))
     assert other.read_bytes() == b"segredo do root" and (after.st_mode, after.st_uid, after.st_nlink) == (
@@ -147,23 +131,23 @@ def test_hard_linked_certificate_is_refused_and_left_alone(tmp_path, capsys):
     assert not (tmp_path / "webserver" / "chaves-backup").exists()
 
 
-def test_hard_linked_lock_file_is_refused(tmp_path, capsys):
+def test_hard_linked_lock_file_is_refused(tmp_path, pec_certificate_main):
     webserver = tmp_path / "webserver"
     webserver.mkdir()
     other = tmp_path / "outro"
     other.write_bytes(b"")
     os.chmod(str(other), 0o644)
     os.link(str(other), str(webserver / ".esus-rnds.lock"))
-    code, result = _main(_args(tmp_path, b"certificado"), capsys)
+    code, result = pec_certificate_main(tmp_path, b"certificado")
     assert code == 1 and "link físico" in result["msg"] and "trava" in result["msg"], result
     assert mode_of(other) == 0o644 and not (webserver / "chaves").exists()
 
 
-def test_backup_names_are_unpredictable_and_copied_from_the_checked_file(tmp_path, capsys):
+def test_backup_names_are_unpredictable_and_copied_from_the_checked_file(tmp_path, pec_certificate_main):
     (tmp_path / "webserver").mkdir()
     names = []
     for number in range(3):  # three replacements in the same second
-        code, result = _main(_args(tmp_path, ("versao %d" % number).encode()), capsys)
+        code, result = pec_certificate_main(tmp_path, ("versao %d" % number).encode())
         assert code == 0, result
         if number:
             names.append(os.path.basename(result["backup_file"]))

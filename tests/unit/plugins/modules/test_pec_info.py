@@ -14,17 +14,9 @@ import os
 import zipfile
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.esus.rnds.plugins.modules import pec_info
 from ansible_collections.esus.rnds.plugins.plugin_utils import _report
-
-
-def _run(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            pec_info.main()
-    return info.value.code, json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
@@ -38,8 +30,8 @@ def _props(install, text):
     (install / "webserver" / "config" / "application.properties").write_text(text, encoding="utf-8")
 
 
-def test_missing_installation(tmp_path, capsys):
-    code, result = _run({"install_dir": str(tmp_path / "nada")}, capsys)
+def test_missing_installation(tmp_path, module_main):
+    code, result = module_main(pec_info, {"install_dir": str(tmp_path / "nada")})
     assert code == 0 and result["changed"] is False
     assert result["exists"] is False and result["version"] is None
     assert result["port"] == 8080 and result["https"] is False and result["url"] == "http://127.0.0.1:8080"
@@ -48,7 +40,7 @@ def test_missing_installation(tmp_path, capsys):
     assert any("não existe" in p for p in result["problems"])
 
 
-def test_full_installation(install, capsys):
+def test_full_installation(install, module_main):
     _props(install, "\n".join([
         "# comentário",
         "server.port = 8443",
@@ -70,7 +62,7 @@ def test_full_installation(install, capsys):
     os.chmod(str(chaves / "notas.txt"), 0o640)
     os.symlink("fms.pfx", str(chaves / "link.p12"))
     (install / "webserver" / "Chaves").mkdir()
-    code, result = _run({"install_dir": str(install), "service_name": "servico-que-nao-existe"}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install), "service_name": "servico-que-nao-existe"})
     assert code == 0
     assert result["exists"] is True and result["port"] == 8443 and result["https"] is True
     assert result["url"] == "https://127.0.0.1:8443"
@@ -105,14 +97,14 @@ def test_full_installation(install, capsys):
     assert details[0]["params"]["path"] == str(chaves)
 
 
-def test_problems_are_the_fleet_reports_words(install, capsys):
+def test_problems_are_the_fleet_reports_words(install, module_main):
     """pec_info and the report run the same check on the same result and say the same sentences."""
     chaves = install / "webserver" / "chaves"
     chaves.mkdir()
     os.chmod(str(chaves), 0o777)
     (chaves / "fms.cer").write_bytes(b"cer")
     (install / "webserver" / "CHAVES").mkdir()
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert [d["code"] for d in result["problem_details"]] == [
         "chaves_world_accessible", "cer_file", "no_certificate_file", "chaves_case_variant"]
     entry = _report.evaluate_host("pec", result, None, None, {"certificate_name": ""})
@@ -124,13 +116,13 @@ def test_problems_are_the_fleet_reports_words(install, capsys):
     assert "no_certificate_file" not in codes and "certificate_file_missing" in codes
 
 
-def test_missing_installation_names_the_option_or_its_label(tmp_path, capsys):
+def test_missing_installation_names_the_option_or_its_label(tmp_path, module_main):
     missing = str(tmp_path / "nada")
-    code, result = _run({"install_dir": missing}, capsys)
+    code, result = module_main(pec_info, {"install_dir": missing})
     [detail] = result["problem_details"]
     assert detail["code"] == "pec_not_installed" and detail["severity"] == "error"
     assert "Confira install_dir" in detail["message"] and missing in detail["message"]
-    code, result = _run({"install_dir": missing, "option_labels": {"install_dir": "rnds_pec_install_dir"}}, capsys)
+    code, result = module_main(pec_info, {"install_dir": missing, "option_labels": {"install_dir": "rnds_pec_install_dir"}})
     [detail] = result["problem_details"]
     assert "Confira rnds_pec_install_dir" in detail["message"]
     # the report shows the audit role's variable: the same sentence
@@ -146,35 +138,35 @@ def test_properties_parser(tmp_path):
     assert props["d"] == "xyz" and props["e=f"] == "4"
 
 
-def test_https_from_key_store_and_address(install, capsys):
+def test_https_from_key_store_and_address(install, module_main):
     _props(install, "server.ssl.key-store=keystore.p12\nserver.address=10.0.0.5\n")
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert result["https"] is True and result["port"] == 8080 and result["url"] == "https://10.0.0.5:8080"
     _props(install, "server.ssl.key-store=keystore.p12\nserver.ssl.enabled=false\nserver.port=abc\n")
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert result["https"] is False and result["port"] == 8080
     _props(install, "server.port=8443\nserver.ssl.certificate=/x/cert.pem\nserver.ssl.certificate-private-key=/x/k.pem\n")
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert result["https"] is True and result["url"] == "https://127.0.0.1:8443"
     assert result["ssl"]["certificate"] == "/x/cert.pem" and "k.pem" not in json.dumps(result)
 
 
-def test_version_sources(install, capsys):
+def test_version_sources(install, module_main):
     jar = install / "webserver" / "standalone.jar"
     with zipfile.ZipFile(str(jar), "w") as archive:
         archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nImplementation-Version: 5.2.28\n")
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert result["version"] == "5.2.28" and result["version_source"] == str(jar)
     (install / "webserver" / "VERSION").write_text("PEC versão 5.3.21-rc1\n", encoding="utf-8")
-    code, result = _run({"install_dir": str(install)}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install)})
     assert result["version"] == "5.3.21-rc1"
 
 
-def test_no_checksum(install, capsys):
+def test_no_checksum(install, module_main):
     chaves = install / "webserver" / "chaves"
     chaves.mkdir()
     (chaves / "a.pfx").write_bytes(b"x")
-    code, result = _run({"install_dir": str(install), "checksum": False}, capsys)
+    code, result = module_main(pec_info, {"install_dir": str(install), "checksum": False})
     assert result["chaves"]["files"][0]["sha256"] is None
     assert not any(p.startswith("nenhum arquivo") for p in result["problems"])
 

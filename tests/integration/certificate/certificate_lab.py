@@ -6,10 +6,13 @@
 Every "server" is a host with ``ansible_connection: local`` whose PEC installation is a temporary
 folder (``<tmp>/<host>/webserver``). The tests run the playbooks of this folder for real with
 ``ansible-playbook`` (through the ``run_ansible`` fixture of tests/integration/conftest.py).
+tests/integration/plugins/conftest.py puts this folder on ``sys.path`` (the tests ``import
+certificate_lab``) and gives the ``lab`` fixture, a ``Lab`` in the test's ``tmp_path``.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import hashlib
 import json
@@ -18,6 +21,8 @@ import pathlib
 import re
 import sys
 
+import testca
+
 HERE = pathlib.Path(__file__).resolve().parent
 DEPLOY = HERE / "deploy.yml"
 ROLE = HERE / "role.yml"
@@ -25,6 +30,19 @@ PKCS12_COUNTER = HERE / "pkcs12_counter"
 EXEC_RE = re.compile(r"^<(?P<host>[^>]+)> EXEC (?P<cmd>.*)$")
 PUT_RE = re.compile(r"^<(?P<host>[^>]+)> PUT ")
 TASK_RE = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
+PASSWORD = testca.HARD_PASSWORD
+# The password, pieces of it, and pieces as an escaping output would print them (\u00ea, \\).
+SECRET_PIECES = (PASSWORD, "Sênha çã", "S\\u00eanha", "`id`; 'aspas'", "\\\\ fim")
+
+
+def assert_no_secret(text, content=None):
+    """No piece of the test password in ``text``, nor (given ``content``) a 60-char run of its base64."""
+    for piece in SECRET_PIECES:
+        assert piece not in text
+    if content is not None:
+        encoded = base64.b64encode(content).decode("ascii")
+        for start in range(0, len(encoded) - 60, 500):
+            assert encoded[start:start + 60] not in text
 
 
 class Lab(object):
