@@ -55,7 +55,7 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     inspect_pkcs12,
     password_masks_facts,
 )
-from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import MAX_PKCS12_BYTES, Pkcs12Error
 from ansible_collections.esus.rnds.plugins.plugin_utils import _validation_store
 from ansible_collections.esus.rnds.plugins.plugin_utils._action import CollectionAction
 from ansible_collections.esus.rnds.plugins.plugin_utils._ansible_compat import read_file_decrypted
@@ -76,9 +76,9 @@ HOST_OPTIONS = ("owner", "group", "mode", "dir_mode", "backup", "prune", "min_da
                 "windows_service_account")
 CACHE_DIRNAME = "esus_rnds_pkcs12_cache"
 CACHE_VERSION = 1
-# A real A1 .pfx/.p12 is a few KiB. Anything bigger than this is refused before it is read (an
-# ansible-vault encrypted file is about twice as big on disk as its content).
-MAX_CERTIFICATE_BYTES = 1024 * 1024
+# Anything bigger than a real A1 .pfx/.p12 can be is refused before it is read (an ansible-vault encrypted file is
+# about twice as big on disk as its content).
+MAX_CERTIFICATE_BYTES = MAX_PKCS12_BYTES
 MAX_SOURCE_BYTES = 3 * MAX_CERTIFICATE_BYTES
 # Facts returned to the playbook (never a secret).
 PUBLIC_FACTS = ("subject", "issuer", "serial_number", "not_before", "not_after", "days_remaining", "expired",

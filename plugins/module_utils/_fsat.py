@@ -58,6 +58,33 @@ def open_file_at(dir_fd, name):
     return fd
 
 
+def read_small_file(path, limit, follow_links=False):
+    """The bytes of the regular file ``path``, opened once and checked on the open descriptor: a link, a FIFO or a
+    device swapped in between a check and the read can neither redirect nor block it.
+
+    ``follow_links=False`` refuses a link in the last component (ELOOP). Raises OSError (with a pt-BR message):
+    EISDIR for a folder, EINVAL for anything else that is not a regular file, EFBIG for more than ``limit`` bytes.
+    """
+    flags = os.O_RDONLY | O_NONBLOCK | O_CLOEXEC | (0 if follow_links else O_NOFOLLOW)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, "é uma pasta", path)
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "não é um arquivo comum", path)
+        chunks, size = [], 0
+        while size <= limit:
+            block = os.read(fd, 65536)
+            if not block:
+                return b"".join(chunks)
+            chunks.append(block)
+            size += len(block)
+        raise OSError(errno.EFBIG, "tem mais de %d bytes" % limit, path)
+    finally:
+        os.close(fd)
+
+
 def create_at(dir_fd, make_name, mode=0o600, attempts=64):
     """Create a new file relative to ``dir_fd`` with O_CREAT|O_EXCL|O_NOFOLLOW (never an existing entry, never
     through a link); ``make_name()`` gives a fresh, unpredictable name on each call. Returns (fd, name)."""

@@ -101,6 +101,10 @@ MESSAGES = {
 }
 
 
+# A real A1 .pfx/.p12 is a few KiB: anything bigger than this is refused before it is read in full.
+MAX_PKCS12_BYTES = 1024 * 1024
+
+
 class Pkcs12Error(Exception):
     """A file that cannot be used as a PKCS#12 certificate.
 

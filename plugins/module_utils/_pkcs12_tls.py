@@ -16,6 +16,7 @@ Messages are pt-BR and name module options with ``_labels.option`` placeholders.
 
 from __future__ import absolute_import, division, print_function
 
+import errno
 import os
 import secrets
 import shutil
@@ -23,8 +24,10 @@ import ssl
 import subprocess
 import tempfile
 
+from ansible_collections.esus.rnds.plugins.module_utils._fsat import read_small_file
 from ansible_collections.esus.rnds.plugins.module_utils._labels import option
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import (
+    MAX_PKCS12_BYTES,
     Pkcs12Error,
     check_framing,
     mac_verifies,
@@ -224,14 +227,19 @@ def _read_pkcs12(path, passphrase):
     """The bytes of the PKCS#12 at ``path`` and the password forms to try; CertificateLoadError when the file
     is missing, is not a complete PKCS#12 or (its MAC says so) the password is wrong."""
     where = option("path")
-    if not os.path.exists(path):
-        raise CertificateLoadError("Arquivo do certificado não encontrado: %s (confira %s)" % (path, where))
-    if not os.path.isfile(path):
-        raise CertificateLoadError("O caminho do certificado não é um arquivo: %s (confira %s)" % (path, where))
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except (IOError, OSError) as exc:
+        # The file usually lives in chaves, where the PEC's service account may write: a link put there is refused,
+        # and what is read is what was checked (one descriptor).
+        data = read_small_file(path, MAX_PKCS12_BYTES, follow_links=False)
+    except FileNotFoundError:
+        raise CertificateLoadError("Arquivo do certificado não encontrado: %s (confira %s)" % (path, where)) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CertificateLoadError("O caminho do certificado é um link simbólico: %s (por segurança, informe o "
+                                       "arquivo real em %s)" % (path, where)) from None
+        if exc.errno in (errno.EINVAL, errno.EISDIR, errno.EFBIG):
+            raise CertificateLoadError("O caminho do certificado não é um arquivo .pfx/.p12 (%s): %s (confira %s)"
+                                       % (exc.strerror, path, where)) from None
         raise CertificateLoadError("Não foi possível ler o certificado %s: %s" % (path, exc.strerror)) from None
     try:
         check_framing(data)

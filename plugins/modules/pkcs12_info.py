@@ -227,9 +227,11 @@ error_code:
 
 import base64
 import binascii
+import errno
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.esus.rnds.plugins.module_utils._fsat import read_small_file
 from ansible_collections.esus.rnds.plugins.module_utils._labels import OPTION_LABELS_SPEC, option, render
 from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     CRYPTOGRAPHY_IMPORT_ERROR,
@@ -238,23 +240,31 @@ from ansible_collections.esus.rnds.plugins.module_utils._pkcs12 import (
     inspect_pkcs12,
     password_masks_facts,
 )
-from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import Pkcs12Error
+from ansible_collections.esus.rnds.plugins.module_utils._pkcs12_format import MAX_PKCS12_BYTES, Pkcs12Error
+
+
+def _read_error(path, exc):
+    if isinstance(exc, FileNotFoundError):
+        return "Arquivo do certificado não encontrado: %s (confira %s)" % (path, option("path"))
+    if isinstance(exc, PermissionError):
+        return "Sem permissão para ler o arquivo do certificado: %s" % path
+    if exc.errno == errno.EISDIR:
+        return "O caminho do certificado é uma pasta, não um arquivo .pfx/.p12: %s (confira %s)" % (path, option("path"))
+    if exc.errno in (errno.EINVAL, errno.EFBIG):
+        return ("O caminho do certificado não é um arquivo .pfx/.p12 (%s): %s (confira %s)"
+                % (exc.strerror, path, option("path")))
+    return "Não foi possível ler o arquivo do certificado %s: %s" % (path, exc.strerror)
 
 
 def _read(module, fail):
     path = module.params["path"]
     if path is not None:
         try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except IsADirectoryError:
-            fail("O caminho do certificado é uma pasta, não um arquivo .pfx/.p12: %s (confira %s)" % (path, option("path")))
-        except FileNotFoundError:
-            fail("Arquivo do certificado não encontrado: %s (confira %s)" % (path, option("path")))
-        except PermissionError:
-            fail("Sem permissão para ler o arquivo do certificado: %s" % path)
+            # A path the operator chose (a link is followed); what is read is what the open descriptor was checked to
+            # be: a regular file of at most MAX_PKCS12_BYTES (a FIFO or a device never blocks the module).
+            return read_small_file(path, MAX_PKCS12_BYTES, follow_links=True)
         except OSError as exc:
-            fail("Não foi possível ler o arquivo do certificado %s: %s" % (path, exc.strerror))
+            fail(_read_error(path, exc))
     try:
         return base64.b64decode("".join(module.params["content"].split()), validate=True)
     except (binascii.Error, ValueError):

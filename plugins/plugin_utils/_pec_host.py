@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 
-
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 import testca
@@ -175,3 +176,19 @@ def test_password_masks_facts_rule():
     assert password_masks_facts(facts, "C=B") and password_masks_facts(facts, "2")
     assert not password_masks_facts(facts, "True") and not password_masks_facts(facts, "senha forte")
     assert not password_masks_facts(facts, "") and not password_masks_facts(facts, None)
+
+
+def test_fifo_and_oversized_file_are_refused_without_blocking(tmp_path, make_pkcs12, capsys):
+    fifo = tmp_path / "fifo.pfx"
+    os.mkfifo(str(fifo))
+    code, result, _raw = _run({"path": str(fifo)}, capsys)  # a plain open() would block forever
+    assert code == 1 and "não é um arquivo" in result["msg"]
+    big = tmp_path / "grande.pfx"
+    big.write_bytes(b"0" * (1024 * 1024 + 1))
+    code, result, _raw = _run({"path": str(big)}, capsys)
+    assert code == 1 and "mais de" in result["msg"]
+    # a link the operator chose is followed (the file is checked on the open descriptor)
+    link = tmp_path / "link.pfx"
+    os.symlink(str(make_pkcs12(password="senha")), str(link))
+    code, result, _raw = _run({"path": str(link), "passphrase": "senha"}, capsys)
+    assert code == 0 and result["cnpj"] == "12345678000195"

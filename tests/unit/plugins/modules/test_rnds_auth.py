@@ -340,3 +340,22 @@ def test_unreadable_ca_path_is_a_clear_error(mock, tmp_path):  # pylint: disable
     finally:
         import shutil  # pylint: disable=import-outside-toplevel
         shutil.rmtree(private, ignore_errors=True)
+
+
+def test_certificate_path_is_opened_once_never_through_a_link_nor_a_fifo(tmp_path, pfx):  # pylint: disable=redefined-outer-name
+    """The file usually lives in chaves, where the PEC's service account may write: a link or a FIFO put in its place
+    is refused without blocking, and a file too big for a certificate is not read in full."""
+    url = "https://127.0.0.1:1/api/token"
+    real = pfx()
+    link = tmp_path / "link.pfx"
+    os.symlink(real, str(link))
+    result = rnds_auth.authenticate(str(link), PASSWORD, url=url)
+    assert result["stage"] == "certificate" and "link simbólico" in result["diagnosis"]
+    fifo = tmp_path / "fifo.pfx"
+    os.mkfifo(str(fifo))
+    result = rnds_auth.authenticate(str(fifo), PASSWORD, url=url)  # would block forever with a plain open()
+    assert result["stage"] == "certificate" and "não é um arquivo" in result["diagnosis"]
+    big = tmp_path / "grande.pfx"
+    big.write_bytes(b"0" * (pkcs12_tls.MAX_PKCS12_BYTES + 1))
+    result = rnds_auth.authenticate(str(big), PASSWORD, url=url)
+    assert result["stage"] == "certificate" and "mais de" in result["diagnosis"]
