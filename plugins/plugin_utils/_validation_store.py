@@ -103,9 +103,10 @@ def lookup(content, password, environ=None):
 
 def remember(entry, environ=None):
     """Store a successful validation entry (``{"facts": ..., "sha256": ...}``); errors are never stored."""
-    sha256 = entry.get("sha256") if isinstance(entry, dict) else None
-    if "error" in entry or not isinstance(entry.get("facts"), dict) or not _SHA256.match(sha256 or ""):
+    if not isinstance(entry, dict) or "error" in entry or not isinstance(entry.get("facts"), dict) \
+            or not isinstance(entry.get("sha256"), str) or not _SHA256.match(entry["sha256"]):
         return
+    sha256 = entry["sha256"]
     directory = store_dir(environ)
     if directory is None or _private_dir(directory, create=True) is None:
         return

@@ -82,6 +82,8 @@ def test_file_without_mac_is_always_opened_again(ecnpj_leaf, tmp_path, env):
 def test_refused_files_and_malformed_entries_are_not_stored(pfx_bytes, env, tmp_path):
     store.remember({"error": "senha errada", "code": "wrong_password"}, env)
     store.remember({"facts": {}, "sha256": "../../fora"}, env)
+    store.remember({"facts": {}, "sha256": None}, env)
+    store.remember(None, env)
     assert not (tmp_path / "store").exists() or list((tmp_path / "store").iterdir()) == []
     assert not (tmp_path / "fora.json").exists()
 
